@@ -1,0 +1,26 @@
+"""Core's own nodes, registered through the same hooks any plugin uses."""
+
+from __future__ import annotations
+
+from databay.hookspecs import Register, hookimpl
+
+
+@hookimpl
+def register_inlets(register: Register) -> None:
+    from databay.inlets.file_inlet import FileInlet
+    from databay.inlets.null_inlet import NullInlet
+    from databay.inlets.random_int_inlet import RandomIntInlet
+
+    for inlet in (NullInlet, RandomIntInlet, FileInlet):
+        register(inlet)
+
+
+@hookimpl
+def register_outlets(register: Register) -> None:
+    from databay.outlets.csv_outlet import CsvOutlet
+    from databay.outlets.file_outlet import FileOutlet
+    from databay.outlets.null_outlet import NullOutlet
+    from databay.outlets.print_outlet import PrintOutlet
+
+    for outlet in (NullOutlet, PrintOutlet, FileOutlet, CsvOutlet):
+        register(outlet)

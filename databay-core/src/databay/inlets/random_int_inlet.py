@@ -1,0 +1,25 @@
+"""RandomIntInlet: one random integer per transfer."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from databay.inlet import Inlet
+
+__all__ = ["RandomIntInlet"]
+
+
+class RandomIntInlet(Inlet):
+    """Produces a random integer between ``min`` and ``max`` (inclusive) on each transfer."""
+
+    def __init__(self, min: int = 0, max: int = 100, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if min > max:
+            raise ValueError(f"RandomIntInlet min ({min}) is greater than max ({max})")
+        self.min = min
+        self.max = max
+
+    def pull(self, update: Any) -> int:
+        """Produce one random integer."""
+        return random.randint(self.min, self.max)

@@ -1,0 +1,351 @@
+"""A link moves records from its inlets to its outlets, once per transfer.
+
+One transfer: pull every inlet (async inlets concurrently, at most ``inlet_concurrency`` at a
+time) → link processors → groupers → for each batch, every outlet (a copy of the batch unless
+``copy_records=False``, then the outlet's processors, then push).
+
+A link whose nodes are all synchronous transfers without an event loop; otherwise the
+transfer is a coroutine (:meth:`Link.transfer_async`) that :meth:`Link.transfer` runs on the
+calling thread's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import itertools
+import logging
+import warnings
+from typing import Any, Callable, Union
+
+from databay.copying import copy_records
+from databay.errors import InvalidNodeError
+from databay.event_loops import run_sync
+from databay.inlet import Inlet
+from databay.outlet import Outlet
+from databay.processing import apply_grouper, apply_processor, as_callables, describe
+from databay.record import Record
+from databay.update import Update
+
+__all__ = ["Link", "Update"]
+
+_LOGGER = logging.getLogger("databay.Link")
+
+Interval = Union[datetime.timedelta, int, float]
+
+
+class Link:
+    """Moves records from inlets to outlets every ``interval``.
+
+    :param inlets: inlet or list of inlets.
+    :param outlets: outlet or list of outlets.
+    :param interval: a ``timedelta``, or seconds as int/float.
+    :param tags: tag or list of tags; they prefix each transfer's :class:`Update`.
+    :param copy_records: give each outlet its own deep copy of the records.
+    :param ignore_exceptions: log an inlet, processor, grouper or outlet failure and let the
+        rest of the transfer complete, instead of raising.
+    :param catch_exceptions: deprecated alias of ``ignore_exceptions``.
+    :param inlet_concurrency: how many async inlets may pull at the same time.
+    :param immediate_transfer: whether a planner starting with ``immediate_transfer=True``
+        transfers this link once straight away.
+    :param processors: processor or list of processors applied to all records.
+    :param groupers: grouper or list of groupers splitting records into batches.
+    :param name: deprecated; use ``tags``.
+    """
+
+    def __init__(
+        self,
+        inlets: Union[Inlet, list[Inlet]],
+        outlets: Union[Outlet, list[Outlet]],
+        interval: Interval,
+        tags: Union[str, list[str], None] = None,
+        copy_records: bool = True,
+        ignore_exceptions: bool = False,
+        catch_exceptions: bool | None = None,
+        inlet_concurrency: int = 9999,
+        immediate_transfer: bool = True,
+        processors: Union[Callable, list[Callable], None] = None,
+        groupers: Union[Callable, list[Callable], None] = None,
+        name: str | None = None,
+    ):
+        if name is not None:
+            warnings.warn(
+                "Link's 'name' parameter is deprecated since 0.2.0; use 'tags' instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            tags = [name]
+        if catch_exceptions is not None:
+            warnings.warn(
+                "Link's 'catch_exceptions' was renamed to 'ignore_exceptions' in 0.2.0.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            ignore_exceptions = catch_exceptions
+        self._tags: list[str] = [tags] if isinstance(tags, str) else list(tags or [])
+        self._interval: Any = interval  # repr() needs it while validating
+        self._inlets: list[Inlet] = []
+        self._outlets: list[Outlet] = []
+        self._async_nodes = False
+        self.add_inlets(inlets)
+        self.add_outlets(outlets)
+        self._interval = _as_timedelta(interval, self)
+        if isinstance(inlet_concurrency, bool) or not isinstance(inlet_concurrency, int) or inlet_concurrency < 1:
+            raise ValueError(f"inlet_concurrency of {self!r} must be a positive int, got {inlet_concurrency!r}")
+        self.inlet_concurrency = inlet_concurrency
+        self.copy_records = copy_records
+        self.ignore_exceptions = ignore_exceptions
+        self.immediate_transfer = immediate_transfer
+        self.processors: list[Callable] = as_callables(processors, "processor", self)
+        self.groupers: list[Callable] = as_callables(groupers, "grouper", self)
+        self._job: Any = None
+        self._transfer_numbers = itertools.count()
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    @property
+    def inlets(self) -> list[Inlet]:
+        """Inlets of this link."""
+        return self._inlets
+
+    @property
+    def outlets(self) -> list[Outlet]:
+        """Outlets of this link."""
+        return self._outlets
+
+    def add_inlets(self, inlets: Union[Inlet, list[Inlet]]) -> None:
+        """Add inlets. :raises TypeError: not an Inlet. :raises InvalidNodeError: already added."""
+        self._inlets = self._inlets + self._checked_new(inlets, Inlet, self._inlets, "inlet")
+        self._refresh_async()
+
+    def remove_inlets(self, inlets: Union[Inlet, list[Inlet]]) -> None:
+        """Remove inlets. :raises InvalidNodeError: not in this link."""
+        self._inlets = self._without(inlets, self._inlets, "inlet")
+        self._refresh_async()
+
+    def add_outlets(self, outlets: Union[Outlet, list[Outlet]]) -> None:
+        """Add outlets. :raises TypeError: not an Outlet. :raises InvalidNodeError: already added."""
+        self._outlets = self._outlets + self._checked_new(outlets, Outlet, self._outlets, "outlet")
+        self._refresh_async()
+
+    def remove_outlets(self, outlets: Union[Outlet, list[Outlet]]) -> None:
+        """Remove outlets. :raises InvalidNodeError: not in this link."""
+        self._outlets = self._without(outlets, self._outlets, "outlet")
+        self._refresh_async()
+
+    def _checked_new(self, nodes: Any, kind: type, present: list, role: str) -> list:
+        nodes = list(nodes) if isinstance(nodes, (list, tuple)) else [nodes]
+        for node in nodes:
+            if not isinstance(node, kind):
+                raise TypeError(f"Provided {role} is not an instance of {kind.__name__}, found: {node!r}")
+            if node in present or nodes.count(node) > 1:
+                raise InvalidNodeError(f"Link already contains {role}: {node!r}")
+        return nodes
+
+    def _without(self, nodes: Any, present: list, role: str) -> list:
+        nodes = list(nodes) if isinstance(nodes, (list, tuple)) else [nodes]
+        remaining = list(present)
+        for node in nodes:
+            if node not in remaining:
+                raise InvalidNodeError(f"Link does not contain {role}: {node!r}")
+            remaining.remove(node)
+        return remaining
+
+    def _refresh_async(self) -> None:
+        self._async_nodes = any(node.is_async for node in (*self._inlets, *self._outlets))
+
+    # -- scheduling ------------------------------------------------------------------------
+
+    @property
+    def interval(self) -> datetime.timedelta:
+        """How often this link transfers."""
+        return self._interval
+
+    @property
+    def tags(self) -> list[str]:
+        """Tags of this link."""
+        return self._tags
+
+    @property
+    def name(self) -> str:
+        """Deprecated since 0.2.0: the first tag."""
+        warnings.warn("Link.name is deprecated since 0.2.0; use Link.tags.", DeprecationWarning, stacklevel=2)
+        return self._tags[0] if self._tags else ""
+
+    @property
+    def job(self) -> Any:
+        """The scheduler's job for this link, set by the planner."""
+        return self._job
+
+    def set_job(self, job: Any) -> None:
+        """Record the scheduler's job for this link (planners call this in ``_schedule``)."""
+        self._job = job
+
+    @property
+    def is_async(self) -> bool:
+        """Whether any inlet or outlet is async, so a transfer needs an event loop."""
+        return self._async_nodes
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        """Start every inlet and outlet (once per node, however many links share it)."""
+        for node in (*self._inlets, *self._outlets):
+            self._guarded(node.try_start, "on_start", node)
+
+    def on_shutdown(self) -> None:
+        """Shut down every inlet and outlet (once per node, however many links share it)."""
+        for node in (*self._inlets, *self._outlets):
+            self._guarded(node.try_shutdown, "on_shutdown", node)
+
+    def _guarded(self, call: Callable[[], Any], stage: str, node: object) -> None:
+        try:
+            call()
+        except Exception as error:
+            self._failed(error, stage, node, None)
+
+    # -- transfer --------------------------------------------------------------------------
+
+    def transfer(self) -> None:
+        """Run one transfer; works from plain code, worker threads and inside a running loop."""
+        if self._async_nodes:
+            run_sync(self.transfer_async())
+            return
+        update = self._next_update()
+        records: list[Record] = []
+        for inlet in self._inlets:
+            records += self._pull(inlet, update)
+        for batch in self._batches(records, update):
+            for outlet in self._outlets:
+                self._push(outlet, batch, update)
+        _LOGGER.debug("%s done", update)
+
+    async def transfer_async(self) -> None:
+        """Run one transfer as a coroutine, for callers (and planners) that run an event loop."""
+        update = self._next_update()
+        pulled = await self._pull_concurrently(update)
+        records = [record for records in pulled for record in records]
+        for batch in self._batches(records, update):
+            pushes = []
+            for outlet in self._outlets:
+                if outlet.is_async:
+                    pushes.append(self._push_async(outlet, batch, update))
+                else:
+                    self._push(outlet, batch, update)
+            await _gather_or_cancel(pushes)
+        _LOGGER.debug("%s done", update)
+
+    def _next_update(self) -> Update:
+        update = Update(self._tags, next(self._transfer_numbers))
+        _LOGGER.debug("%s transfer", update)
+        return update
+
+    async def _pull_concurrently(self, update: Update) -> list[list[Record]]:
+        """Pull every inlet, keeping inlet order; async pulls overlap up to inlet_concurrency."""
+        pulled: list[list[Record]] = [[] for _ in self._inlets]
+        pulls = []
+        limit = asyncio.Semaphore(self.inlet_concurrency)
+
+        async def pull_async(index: int, inlet: Inlet) -> None:
+            try:
+                async with limit:
+                    inlet._begin_pull()
+                    pulled[index] = inlet._to_records(await inlet.pull(update))
+            except Exception as error:
+                self._failed(error, "inlet", inlet, update)
+
+        for index, inlet in enumerate(self._inlets):
+            if inlet.is_async:
+                pulls.append(pull_async(index, inlet))
+            else:
+                pulled[index] = self._pull(inlet, update)
+        await _gather_or_cancel(pulls)
+        return pulled
+
+    def _pull(self, inlet: Inlet, update: Update) -> list[Record]:
+        try:
+            inlet._begin_pull()
+            return inlet._to_records(inlet.pull(update))
+        except Exception as error:
+            self._failed(error, "inlet", inlet, update)
+            return []
+
+    def _push(self, outlet: Outlet, batch: list[Record], update: Update) -> None:
+        try:
+            outlet.push(self._records_for(outlet, batch), update)
+        except Exception as error:
+            self._failed(error, "outlet", outlet, update)
+
+    async def _push_async(self, outlet: Outlet, batch: list[Record], update: Update) -> None:
+        try:
+            await outlet.push(self._records_for(outlet, batch), update)
+        except Exception as error:
+            self._failed(error, "outlet", outlet, update)
+
+    def _batches(self, records: list[Record], update: Update) -> list[list[Record]]:
+        """Link processors, then groupers; a failing one is skipped when ignoring exceptions."""
+        for processor in self.processors:
+            try:
+                records = apply_processor(processor, records, self)
+            except Exception as error:
+                self._failed(error, "processor", describe(processor), update)
+        batches = [records]
+        for grouper in self.groupers:
+            try:
+                batches = apply_grouper(grouper, batches, self)
+            except Exception as error:
+                self._failed(error, "grouper", describe(grouper), update)
+        return batches
+
+    def _records_for(self, outlet: Outlet, batch: list[Record]) -> list[Record]:
+        """The outlet's own view of a batch: a copy (unless disabled), then its processors."""
+        records = copy_records(batch) if self.copy_records else batch
+        for processor in outlet.processors:
+            records = apply_processor(processor, records, outlet)
+        return records
+
+    def _failed(self, error: Exception, stage: str, node: object, update: Update | None) -> None:
+        """Log and carry on when ignoring exceptions; otherwise name the node and link, and re-raise."""
+        during = f", during: {update}" if update is not None else ""
+        if self.ignore_exceptions:
+            _LOGGER.exception(
+                "%s exception: \"%s\" for %s: %r, in: %r%s", stage.capitalize(), error, stage, node, self, during
+            )
+            return
+        error.add_note(f"databay: raised by {stage} {node!r} in {self!r}{during}")
+        raise error
+
+    def __repr__(self) -> str:
+        return (
+            f"Link(tags:{self._tags}, inlets:{self._inlets}, outlets:{self._outlets}, "
+            f"interval:{self._interval})"
+        )
+
+
+async def _gather_or_cancel(coroutines: list) -> None:
+    """Await all; if one raises, cancel the others instead of leaving them pending."""
+    if not coroutines:
+        return
+    if len(coroutines) == 1:
+        await coroutines[0]
+        return
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+
+
+def _as_timedelta(interval: Interval, link: Link) -> datetime.timedelta:
+    if isinstance(interval, datetime.timedelta):
+        seconds = interval.total_seconds()
+    elif isinstance(interval, (int, float)) and not isinstance(interval, bool):
+        seconds = float(interval)
+        interval = datetime.timedelta(seconds=interval)
+    else:
+        raise TypeError(f"interval of {link!r} must be a timedelta or seconds, got {interval!r}")
+    if seconds <= 0:
+        raise ValueError(f"interval of {link!r} must be positive, got {interval!r}")
+    return interval

@@ -1,0 +1,41 @@
+"""databay's default log handler: ``2020-07-30 19:51:41.318|D| http_to_mongo.0 transfer (databay.Link)``."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+__all__ = ["ISO8601Formatter", "install_default_handler"]
+
+LOG_FORMAT = "%(asctime)s|%(levelname).1s| %(message)s (%(name)s)"
+
+
+class ISO8601Formatter(logging.Formatter):
+    """Formats times as ``%Y-%m-%d %H:%M:%S.mmm`` (pretty) or ISO 8601 ``T``/offset form."""
+
+    def __init__(self, fmt: str = LOG_FORMAT, pretty: bool = True):
+        super().__init__(fmt)
+        self.pretty = pretty
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = self.converter(record.created)
+        if self.pretty:
+            return f"{time.strftime('%Y-%m-%d %H:%M:%S', moment)}.{int(record.msecs):03d}"
+        return f"{time.strftime('%Y-%m-%dT%H:%M:%S', moment)}.{int(record.msecs):03d}{time.strftime('%z', moment)}"
+
+
+class _DefaultHandler(logging.StreamHandler):
+    """Marks the handler databay installed, so importing twice never installs two."""
+
+
+def install_default_handler() -> None:
+    """Give the ``databay`` logger its documented handler and default WARNING level, once."""
+    logger = logging.getLogger("databay")
+    if any(isinstance(handler, _DefaultHandler) for handler in logger.handlers):
+        return
+    handler = _DefaultHandler()
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(ISO8601Formatter())
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)

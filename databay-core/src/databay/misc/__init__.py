@@ -1,0 +1,1 @@
+"""Tools for people writing their own nodes."""

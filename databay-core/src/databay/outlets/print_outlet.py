@@ -1,0 +1,31 @@
+"""PrintOutlet: prints each record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from databay.outlet import Outlet
+
+__all__ = ["PrintOutlet"]
+
+
+class PrintOutlet(Outlet):
+    """Prints records one by one, prefixed with the transfer's update.
+
+    :param only_payload: print only the payload, not the whole record.
+    :param skip_update: leave out the update prefix.
+    """
+
+    def __init__(self, only_payload: bool = False, skip_update: bool = False, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.only_payload = only_payload
+        self.skip_update = skip_update
+
+    def push(self, records: list, update: Any) -> None:
+        """Print the records."""
+        prefix = "" if self.skip_update else f"{update} "
+        for record in records:
+            print(f"{prefix}{record.payload if self.only_payload else record}")
+
+    def __repr__(self) -> str:
+        return f"PrintOutlet(only_payload:{self.only_payload}, skip_update:{self.skip_update})"

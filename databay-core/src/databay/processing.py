@@ -1,0 +1,45 @@
+"""Processors and groupers: the middleware between inlets and outlets."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+__all__ = ["as_callables", "describe", "apply_processor", "apply_grouper"]
+
+
+def describe(fn: Any) -> str:
+    """A short human name for a processor or grouper (function name, else repr)."""
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def as_callables(value: Any, role: str, owner: object) -> list[Callable]:
+    """Normalise ``None`` / one callable / a list of callables, rejecting anything else."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if not callable(item):
+            raise TypeError(f"{role} {item!r} given to {owner!r} is not callable")
+    return items
+
+
+def apply_processor(processor: Callable, records: list, owner: object) -> list:
+    """Run one processor; a processor that does not return a list is a bug worth naming."""
+    result = processor(records)
+    if not isinstance(result, list):
+        raise TypeError(
+            f"processor {describe(processor)} of {owner!r} returned {type(result).__name__}, "
+            "expected a list of records"
+        )
+    return result
+
+
+def apply_grouper(grouper: Callable, batches: list, owner: object) -> list:
+    """Run one grouper; it must return a list of batches (lists of records)."""
+    result = grouper(batches)
+    if not isinstance(result, list) or not all(isinstance(batch, list) for batch in result):
+        raise TypeError(
+            f"grouper {describe(grouper)} of {owner!r} returned {type(result).__name__}, "
+            "expected a list of batches (lists of records)"
+        )
+    return result

@@ -1,0 +1,56 @@
+"""The unit of data that travels from inlets to outlets."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+__all__ = ["Record"]
+
+
+class Record:
+    """Data produced by an inlet, with the metadata that travels alongside it.
+
+    ``payload`` is a plain attribute, so processors may replace it. Records an inlet
+    produces in bulk share one metadata dict until somebody reads ``metadata``: the first
+    read takes a private copy, so changing one record's metadata never changes another's.
+    """
+
+    __slots__ = ("payload", "_metadata", "_shared")
+
+    def __init__(self, payload: Any, metadata: dict | None = None):
+        self.payload = payload
+        self._metadata = {} if metadata is None else metadata
+        self._shared = False
+
+    @property
+    def metadata(self) -> dict:
+        """Metadata attached to this record."""
+        if self._shared:
+            self._metadata = dict(self._metadata)
+            self._shared = False
+        return self._metadata
+
+    def __repr__(self) -> str:
+        return f"Record(payload={self.payload!r}, metadata={self._metadata!r})"
+
+
+_new = object.__new__
+
+
+def records_sharing(payloads: Iterable[Any], metadata: dict) -> list[Record]:
+    """Wrap each payload in a Record sharing ``metadata`` copy-on-read; Records pass through.
+
+    This is the bulk fast path: no per-record dict is built until a record's metadata is read.
+    """
+    records = []
+    append = records.append
+    for payload in payloads:
+        if isinstance(payload, Record):
+            append(payload)
+            continue
+        record = _new(Record)
+        record.payload = payload
+        record._metadata = metadata
+        record._shared = True
+        append(record)
+    return records
