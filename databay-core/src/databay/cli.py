@@ -66,7 +66,7 @@ def _table(shown: list[PluginInfo]) -> str:
             rows.append((plugin.distribution, plugin.version, "hooks", ", ".join(extra_hooks)))
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3] for row in rows
     )
 
 

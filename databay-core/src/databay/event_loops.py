@@ -8,14 +8,18 @@ lifetime, and a call made from inside a running loop is handed to a background l
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
-from typing import Any, Coroutine, TypeVar
+import weakref
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 __all__ = ["run_sync"]
 
 T = TypeVar("T")
 
 _per_thread = threading.local()
+_thread_loops: weakref.WeakSet[_ThreadLoop] = weakref.WeakSet()
 _background: asyncio.AbstractEventLoop | None = None
 _background_lock = threading.Lock()
 
@@ -25,11 +29,34 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        runner = getattr(_per_thread, "runner", None)
-        if runner is None:
-            runner = _per_thread.runner = asyncio.Runner()
-        return runner.run(coroutine)
+        owner = getattr(_per_thread, "owner", None)
+        if owner is None:
+            owner = _per_thread.owner = _ThreadLoop()
+        return owner.runner.run(coroutine)
     return asyncio.run_coroutine_threadsafe(coroutine, _background_loop()).result()
+
+
+class _ThreadLoop:
+    """A thread's own loop, closed when the thread ends (its thread-local is dropped) or at exit."""
+
+    def __init__(self) -> None:
+        self.runner = asyncio.Runner()
+        _thread_loops.add(self)
+
+    def close(self) -> None:
+        self.runner.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter teardown: nothing left to clean
+            pass
+
+
+@atexit.register
+def _close_thread_loops() -> None:
+    for thread_loop in list(_thread_loops):
+        thread_loop.close()
 
 
 def _background_loop() -> asyncio.AbstractEventLoop:

@@ -16,7 +16,8 @@ import datetime
 import itertools
 import logging
 import warnings
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any, Union
 
 from databay.copying import copy_records
 from databay.errors import InvalidNodeError

@@ -13,9 +13,10 @@ import difflib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points, version
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import pluggy
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import unittest
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from databay.inlet import Inlet
 from databay.link import Link

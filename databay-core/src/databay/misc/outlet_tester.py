@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import functools
 import unittest
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from databay.event_loops import run_sync
 from databay.inlet import Inlet

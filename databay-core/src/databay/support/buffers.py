@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Union
+from collections.abc import Callable
+from typing import Union
 
 from databay.record import Record
 

@@ -1,0 +1,56 @@
+"""Test sessions: one per distribution, each in an environment holding only that distribution
+(and core), plus one with everything installed together, the headline demo, lint and bench."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["core", "contract", "plugin", "all", "lint"]
+
+PYTHON = "3.11"
+CORE = "./databay-core"
+TEST_DEPS = ["pytest>=8", "pytest-timeout"]
+
+# plugin distribution folder -> (its test folder, extra test dependencies)
+PLUGINS: dict[str, tuple[str, list[str]]] = {}
+
+
+@nox.session(python=PYTHON)
+def core(session: nox.Session) -> None:
+    """Core alone: none of aiohttp, pymongo, apscheduler or schedule is installed."""
+    session.install(CORE, *TEST_DEPS)
+    session.run("python", "-c", "import aiohttp", success_codes=[1], silent=True)
+    session.run("pytest", "tests/core", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def contract(session: nox.Session) -> None:
+    """The public plugin contract, with a third-party plugin and a broken one installed."""
+    session.install(CORE, "./tests/plugins/databay-example", "./tests/plugins/databay-broken", *TEST_DEPS)
+    session.run("pytest", "tests/contract", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("distribution", list(PLUGINS))
+def plugin(session: nox.Session, distribution: str) -> None:
+    """One plugin distribution installed alone with core, running its own tests."""
+    tests, deps = PLUGINS[distribution]
+    session.install(CORE, f"./{distribution}", *TEST_DEPS, *deps)
+    session.run("pytest", tests, *session.posargs)
+
+
+@nox.session(name="all", python=PYTHON)
+def all_together(session: nox.Session) -> None:
+    """Every distribution installed together, the whole suite."""
+    deps = [dep for _, extra in PLUGINS.values() for dep in extra]
+    session.install(CORE, *(f"./{name}" for name in PLUGINS), *TEST_DEPS, *deps)
+    session.run("pytest", "tests/core", *(tests for tests, _ in PLUGINS.values()), *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff over every distribution, the tests and the examples."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")

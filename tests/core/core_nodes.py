@@ -1,0 +1,125 @@
+"""Small real nodes and a minimal real planner shared by core's tests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from databay import BasePlanner, Inlet, Link, Outlet
+
+
+class ListInlet(Inlet):
+    """Returns a fresh copy of ``data`` on each pull."""
+
+    def __init__(self, data: Any, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.data = data
+        self.pulls = 0
+
+    def pull(self, update):
+        self.pulls += 1
+        return list(self.data) if isinstance(self.data, list) else self.data
+
+
+class AsyncListInlet(ListInlet):
+    def __init__(self, data: Any, delay: float = 0.0, *args: Any, **kwargs: Any):
+        super().__init__(data, *args, **kwargs)
+        self.delay = delay
+        self.running = 0
+        self.max_running = 0
+
+    async def pull(self, update):
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        await asyncio.sleep(self.delay)
+        self.running -= 1
+        return ListInlet.pull(self, update)
+
+
+class FailingInlet(Inlet):
+    def pull(self, update):
+        raise ValueError("inlet broke")
+
+
+class CollectOutlet(Outlet):
+    """Keeps every batch it is pushed, with its update."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.batches: list = []
+        self.updates: list = []
+        self.started = 0
+        self.stopped = 0
+
+    def push(self, records, update):
+        self.batches.append(records)
+        self.updates.append(update)
+
+    @property
+    def payloads(self):
+        return [record.payload for batch in self.batches for record in batch]
+
+    def on_start(self):
+        self.started += 1
+
+    def on_shutdown(self):
+        self.stopped += 1
+
+
+class AsyncCollectOutlet(CollectOutlet):
+    async def push(self, records, update):
+        await asyncio.sleep(0)
+        CollectOutlet.push(self, records, update)
+
+
+class FailingOutlet(Outlet):
+    def push(self, records, update):
+        raise RuntimeError("outlet broke")
+
+
+class ThreadPlanner(BasePlanner):
+    """A minimal real planner: one thread per link, transferring every interval."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._running = False
+        super().__init__(*args, **kwargs)
+
+    def _schedule(self, link: Link) -> None:
+        link.set_job(link)
+        if self._running:
+            self._spawn(link)
+
+    def _unschedule(self, link: Link) -> None:
+        link.set_job(None)
+
+    def _spawn(self, link: Link) -> None:
+        def loop() -> None:
+            while not self._stop.wait(link.interval.total_seconds()):
+                if link.job is None:
+                    return
+                self._transfer(link)
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _start_planner(self) -> None:
+        self._running = True
+        self._stop.clear()
+        for link in self.links:
+            self._spawn(link)
+
+    def _shutdown_planner(self, wait: bool = True) -> None:
+        self._running = False
+        self._stop.set()
+        if wait:
+            for thread in self._threads:
+                if thread is not threading.current_thread():
+                    thread.join()
+
+    @property
+    def running(self) -> bool:
+        return self._running

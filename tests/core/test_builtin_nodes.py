@@ -1,0 +1,105 @@
+import csv
+
+import pytest
+
+from databay import Link
+from databay.inlets import FileInlet, FileInletMode, NullInlet, RandomIntInlet
+from databay.misc import inlet_tester, outlet_tester
+from databay.outlets import CsvOutlet, FileOutlet, NullOutlet, PrintOutlet
+
+from core_nodes import CollectOutlet, ListInlet
+
+
+def run(inlet, outlet, transfers=1):
+    inlet.try_start()
+    outlet.try_start()
+    link = Link(inlet, outlet, 1)
+    for _ in range(transfers):
+        link.transfer()
+    inlet.try_shutdown()
+    outlet.try_shutdown()
+
+
+def test_random_int_inlet_range():
+    outlet = CollectOutlet()
+    run(RandomIntInlet(min=3, max=5), outlet, transfers=50)
+    assert set(outlet.payloads) <= {3, 4, 5} and len(outlet.payloads) == 50
+    with pytest.raises(ValueError):
+        RandomIntInlet(min=5, max=1)
+
+
+def test_null_nodes():
+    outlet = CollectOutlet()
+    run(NullInlet(), outlet)
+    assert outlet.payloads == []
+    run(ListInlet([1]), NullOutlet())
+
+
+def test_file_inlet_line_and_file_modes(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("a\nb\n")
+    outlet = CollectOutlet()
+    inlet = FileInlet(str(path))
+    run(inlet, outlet, transfers=3)
+    assert outlet.payloads == ["a\n", "b\n"]
+    outlet = CollectOutlet()
+    run(FileInlet(str(path), read_mode=FileInletMode.FILE), outlet)
+    assert outlet.payloads == ["a\nb\n"]
+    with pytest.raises(FileNotFoundError):
+        FileInlet(str(tmp_path / "missing")).try_start()
+
+
+def test_print_outlet(capsys):
+    run(ListInlet([1, 2]), PrintOutlet(only_payload=True))
+    assert capsys.readouterr().out == "0 1\n0 2\n"
+    run(ListInlet([3]), PrintOutlet(only_payload=True, skip_update=True))
+    assert capsys.readouterr().out == "3\n"
+    run(ListInlet([4]), PrintOutlet())
+    assert capsys.readouterr().out.startswith("0 Record(payload=4, metadata={'__inlet__': 'ListInlet(metadata:{})'})")
+
+
+def test_file_outlet_with_metadata(tmp_path):
+    default, other = tmp_path / "default.txt", tmp_path / "sub" / "other.txt"
+    run(ListInlet([1, 2]), FileOutlet(str(default)))
+    run(ListInlet([3], metadata={FileOutlet.FILEPATH: str(other)}), FileOutlet(str(default)))
+    run(ListInlet([4], metadata={FileOutlet.FILEPATH: str(other), FileOutlet.FILE_MODE: "w"}), FileOutlet(str(default)))
+    assert default.read_text() == "1\n2\n"
+    assert other.read_text() == "4\n"
+
+
+def test_csv_outlet_header_once_per_file(tmp_path):
+    cats, dogs = tmp_path / "cat.csv", tmp_path / "dog.csv"
+    outlet = CsvOutlet(str(cats))
+    run(ListInlet([{"a": 1, "b": 2}, {"a": 3, "b": 4}]), outlet)
+    run(ListInlet([{"a": 5, "b": 6}]), outlet)
+    run(ListInlet([{"a": 7, "b": 8}], metadata={CsvOutlet.CSV_FILE: str(dogs)}), outlet)
+    assert list(csv.reader(cats.open())) == [["a", "b"], ["1", "2"], ["3", "4"], ["5", "6"]]
+    assert list(csv.reader(dogs.open())) == [["a", "b"], ["7", "8"]]
+
+
+def test_csv_outlet_rejects_non_dict_payloads(tmp_path):
+    with pytest.raises(TypeError, match="CsvOutlet.*dict payloads"):
+        run(ListInlet([1]), CsvOutlet(str(tmp_path / "x.csv")))
+
+
+class TestCoreInlets(inlet_tester.InletTester):
+    def get_inlet(self):
+        return [NullInlet(), RandomIntInlet(), RandomIntInlet(min=10, max=200), ListInlet([{"x": 1}, 2])]
+
+
+class TestFileOutletWithTester(outlet_tester.OutletTester):
+    def get_outlet(self):
+        return FileOutlet(self.path)
+
+    def setUp(self):
+        import tempfile
+
+        self.path = tempfile.mktemp()
+        super().setUp()
+
+    def written(self, outlet):
+        try:
+            with open(self.path) as file:
+                return [eval(line) for line in file]
+        except FileNotFoundError:
+            return []

@@ -1,0 +1,46 @@
+import logging
+import re
+import subprocess
+import sys
+
+
+def test_default_handler_format_and_level():
+    code = """
+import logging
+from databay import Link
+from databay.inlets import NullInlet
+from databay.outlets import NullOutlet
+link = Link(NullInlet(), NullOutlet(), 1, tags='http_to_mongo')
+link.transfer()  # WARNING by default: nothing printed
+logging.getLogger('databay').setLevel(logging.DEBUG)
+link.transfer()
+"""
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stderr.splitlines()
+    pattern = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\|D\| http_to_mongo\.1 (transfer|done) \(databay\.Link\)"
+    assert len(err) == 2 and all(re.fullmatch(pattern, line) for line in err), err
+    assert err[0].endswith("transfer (databay.Link)") and err[1].endswith("done (databay.Link)")
+
+
+def test_loggers_are_children_of_databay():
+    import databay.base_planner  # noqa: F401
+    import databay.link  # noqa: F401
+
+    assert logging.getLogger("databay").level == logging.WARNING
+    for name in ("databay.Link", "databay.BasePlanner"):
+        assert logging.getLogger(name).parent.name == "databay"
+
+
+def test_shutdown_at_exit(tmp_path):
+    code = f"""
+import sys, threading
+sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})
+from core_nodes import ThreadPlanner, CollectOutlet, ListInlet
+from databay import Link
+class Reporting(CollectOutlet):
+    def on_shutdown(self):
+        print('on_shutdown ran', flush=True)
+planner = ThreadPlanner(Link(ListInlet([1]), Reporting(), 60), shutdown_at_exit=True)
+planner.start()
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert "on_shutdown ran" in result.stdout

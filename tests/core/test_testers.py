@@ -1,0 +1,101 @@
+"""The testers must fail bad nodes, not only pass good ones."""
+
+import unittest
+
+from databay import Inlet, Outlet
+
+from core_nodes import CollectOutlet
+
+
+def run_case(case_class):
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(case_class).run(result)
+    return result
+
+
+class ReadsMetadata(Inlet):
+    def pull(self, update):
+        return self.metadata.get("setting", 1)
+
+
+class DropsGlobalMetadata(Inlet):
+    def pull(self, update):
+        from databay import Record
+
+        return Record(1, {})
+
+
+class Good(Inlet):
+    def pull(self, update):
+        return [self.new_record(1, {"local": 1}), 2]
+
+
+def make_inlet_case(inlet_class):
+    from databay.misc.inlet_tester import InletTester
+
+    class Case(InletTester):
+        def get_inlet(self):
+            return inlet_class()
+
+    return Case
+
+
+def test_inlet_tester_passes_good_inlet():
+    result = run_case(make_inlet_case(Good))
+    assert result.wasSuccessful() and result.testsRun == 4
+
+
+def test_inlet_tester_fails_inlet_reading_metadata():
+    result = run_case(make_inlet_case(ReadsMetadata))
+    assert any("read its global metadata" in str(failure) for _, failure in result.failures)
+
+
+def test_inlet_tester_fails_inlet_losing_global_metadata():
+    result = run_case(make_inlet_case(DropsGlobalMetadata))
+    assert any("global metadata lost" in str(failure) for _, failure in result.failures)
+
+
+def test_inlet_tester_template_itself_is_skipped():
+    from databay.misc.inlet_tester import InletTester
+
+    result = run_case(InletTester)
+    assert result.wasSuccessful() and len(result.skipped) == 4
+
+
+class Mutating(Outlet):
+    def push(self, records, update):
+        for record in records:
+            record.payload["_id"] = "added"
+
+
+class Forgetful(CollectOutlet):
+    def push(self, records, update):
+        pass
+
+
+def make_outlet_case(outlet_class, check_written=False):
+    from databay.misc.outlet_tester import OutletTester
+
+    class Case(OutletTester):
+        def get_outlet(self):
+            return outlet_class()
+
+        def written(self, outlet):
+            return outlet.payloads if check_written else None
+
+    return Case
+
+
+def test_outlet_tester_passes_good_outlet():
+    result = run_case(make_outlet_case(CollectOutlet, check_written=True))
+    assert result.wasSuccessful(), result.failures
+
+
+def test_outlet_tester_fails_mutating_outlet():
+    result = run_case(make_outlet_case(Mutating))
+    assert len(result.failures) == 1 and "test_push_does_not_modify_records" in str(result.failures[0][0])
+
+
+def test_outlet_tester_fails_outlet_that_writes_nothing():
+    result = run_case(make_outlet_case(Forgetful, check_written=True))
+    assert any("was not written" in str(failure) for _, failure in result.failures)
