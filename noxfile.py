@@ -54,3 +54,13 @@ def lint(session: nox.Session) -> None:
     """ruff over every distribution, the tests and the examples."""
     session.install("ruff")
     session.run("ruff", "check", ".")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks, side by side with databay 0.3.0 (its own environment) and hand-written loops."""
+    session.install(CORE, *(f"./{name}" for name in PLUGINS))
+    old = session.create_tmp() + "/databay-0.3.0"
+    session.run("uv", "venv", "--quiet", "--allow-existing", "--python", PYTHON, old, external=True)
+    session.run("uv", "pip", "install", "--quiet", "--python", f"{old}/bin/python", "databay[all]==0.3.0", external=True)
+    session.run("python", "bench/compare.py", f"{old}/bin/python")

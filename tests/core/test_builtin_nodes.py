@@ -73,8 +73,8 @@ def test_csv_outlet_header_once_per_file(tmp_path):
     run(ListInlet([{"a": 1, "b": 2}, {"a": 3, "b": 4}]), outlet)
     run(ListInlet([{"a": 5, "b": 6}]), outlet)
     run(ListInlet([{"a": 7, "b": 8}], metadata={CsvOutlet.CSV_FILE: str(dogs)}), outlet)
-    assert list(csv.reader(cats.open())) == [["a", "b"], ["1", "2"], ["3", "4"], ["5", "6"]]
-    assert list(csv.reader(dogs.open())) == [["a", "b"], ["7", "8"]]
+    assert list(csv.reader(cats.read_text().splitlines())) == [["a", "b"], ["1", "2"], ["3", "4"], ["5", "6"]]
+    assert list(csv.reader(dogs.read_text().splitlines())) == [["a", "b"], ["7", "8"]]
 
 
 def test_csv_outlet_rejects_non_dict_payloads(tmp_path):

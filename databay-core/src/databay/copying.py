@@ -24,9 +24,17 @@ def copy_payload(value: Any) -> Any:
     if cls in _IMMUTABLE:
         return value
     if cls is dict:
-        return {key: copy_payload(item) for key, item in value.items()}
+        copied = value.copy()  # shallow first: scalar values (the common case) need nothing more
+        for key, item in copied.items():
+            if type(item) not in _IMMUTABLE:
+                copied[key] = copy_payload(item)
+        return copied
     if cls is list:
-        return [copy_payload(item) for item in value]
+        copied = value.copy()
+        for index, item in enumerate(copied):
+            if type(item) not in _IMMUTABLE:
+                copied[index] = copy_payload(item)
+        return copied
     if cls is tuple:
         return tuple([copy_payload(item) for item in value])
     return copy.deepcopy(value)

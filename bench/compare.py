@@ -1,0 +1,56 @@
+"""Runs each benchmark side by side, in one run: this project, databay 0.3.0, a hand-written loop.
+
+    python compare.py PYTHON_WITH_DATABAY_0_3_0
+
+Each contender runs in its own process (0.3.0 in its own environment); figures are printed
+with the ratio of this project to each of the others.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def measure(python: str, script: str, *args: str) -> dict[str, float]:
+    output = subprocess.run([python, str(HERE / script), *args], check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def report(title: str, ours: dict, others: dict[str, dict], higher_is_better) -> None:
+    names = list(others)
+    print(f"\n## {title}")
+    header = f"{'metric':38} {'this project':>14}" + "".join(f" {name:>14}" for name in names)
+    header += "".join(f" {'vs ' + name:>12}" for name in names)
+    print(header)
+    for metric, value in ours.items():
+        row = f"{metric:38} {value:14,.2f}" + "".join(f" {others[name].get(metric, float('nan')):14,.2f}" for name in names)
+        for name in names:
+            other = others[name].get(metric)
+            if other:
+                ratio = value / other if higher_is_better(metric) else other / value
+                row += f" {ratio:11.2f}x"
+        print(row)
+    print("(ratios: how many times better this project is; >1 means better)")
+
+
+def main() -> None:
+    old_python = sys.argv[1]
+    ours = measure(sys.executable, "transfer_bench.py", "databay")
+    report(
+        "Transfer engine (sync nodes)",
+        ours,
+        {
+            "databay 0.3.0": measure(old_python, "transfer_bench.py", "databay"),
+            "hand loop": measure(sys.executable, "transfer_bench.py", "loop"),
+        },
+        higher_is_better=lambda metric: not metric.startswith("us_"),
+    )
+
+
+if __name__ == "__main__":
+    main()
