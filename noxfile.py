@@ -64,3 +64,10 @@ def bench(session: nox.Session) -> None:
     session.run("uv", "venv", "--quiet", "--allow-existing", "--python", PYTHON, old, external=True)
     session.run("uv", "pip", "install", "--quiet", "--python", f"{old}/bin/python", "databay[all]==0.3.0", external=True)
     session.run("python", "bench/compare.py", f"{old}/bin/python")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The headline job on embedded defaults: nothing to install by hand."""
+    session.install(CORE)
+    session.run("python", "examples/quickstart.py")
