@@ -14,7 +14,9 @@ CORE = "./databay-core"
 TEST_DEPS = ["pytest>=8", "pytest-timeout"]
 
 # plugin distribution folder -> (its test folder, extra test dependencies)
-PLUGINS: dict[str, tuple[str, list[str]]] = {}
+PLUGINS: dict[str, tuple[str, list[str]]] = {
+    "databay-aps": ("tests/aps", []),
+}
 
 
 @nox.session(python=PYTHON)

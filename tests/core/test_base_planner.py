@@ -7,7 +7,7 @@ import pytest
 from databay import BasePlanner, Link
 from databay.errors import MissingLinkError
 
-from core_nodes import CollectOutlet, FailingInlet, ListInlet, ThreadPlanner
+from databay_testing import CollectOutlet, FailingInlet, ListInlet, ThreadPlanner
 
 
 def wait_for(predicate, timeout=5.0):

@@ -7,7 +7,7 @@ from databay.inlets import FileInlet, FileInletMode, NullInlet, RandomIntInlet
 from databay.misc import inlet_tester, outlet_tester
 from databay.outlets import CsvOutlet, FileOutlet, NullOutlet, PrintOutlet
 
-from core_nodes import CollectOutlet, ListInlet
+from databay_testing import CollectOutlet, ListInlet
 
 
 def run(inlet, outlet, transfers=1):

@@ -2,7 +2,7 @@ import threading
 
 from databay import Inlet, Link, Record
 
-from core_nodes import CollectOutlet, ListInlet
+from databay_testing import CollectOutlet, ListInlet
 
 
 def transfer(inlet):

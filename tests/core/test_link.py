@@ -8,7 +8,7 @@ from databay import Link, Record, Update
 from databay.errors import InvalidNodeError
 from databay.support.buffers import Buffer
 
-from core_nodes import AsyncCollectOutlet, AsyncListInlet, CollectOutlet, FailingInlet, FailingOutlet, ListInlet
+from databay_testing import AsyncCollectOutlet, AsyncListInlet, CollectOutlet, FailingInlet, FailingOutlet, ListInlet
 
 
 def test_interval_accepts_timedelta_and_seconds():

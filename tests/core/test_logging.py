@@ -33,8 +33,8 @@ def test_loggers_are_children_of_databay():
 def test_shutdown_at_exit(tmp_path):
     code = f"""
 import sys, threading
-sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})
-from core_nodes import ThreadPlanner, CollectOutlet, ListInlet
+sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parents[1] / 'support')!r})
+from databay_testing import ThreadPlanner, CollectOutlet, ListInlet
 from databay import Link
 class Reporting(CollectOutlet):
     def on_shutdown(self):

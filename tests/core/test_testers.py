@@ -4,7 +4,7 @@ import unittest
 
 from databay import Inlet, Outlet
 
-from core_nodes import CollectOutlet
+from databay_testing import CollectOutlet
 
 
 def run_case(case_class):

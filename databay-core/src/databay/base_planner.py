@@ -102,9 +102,9 @@ class BasePlanner(ABC):
                 if not self._ignore_exceptions:
                     return
         if self.immediate_transfer:
-            for link in list(self._links):
-                if link.immediate_transfer and not self._transfer(link):
-                    return
+            due = [link for link in self._links if link.immediate_transfer]
+            if not self._immediate_transfers(due):
+                return
         self._start_planner()
 
     def shutdown(self, wait: bool = True) -> None:
@@ -122,6 +122,13 @@ class BasePlanner(ABC):
         """Transfer every link once, now."""
         for link in list(self._links):
             self._transfer(link)
+
+    def _immediate_transfers(self, links: list[Link]) -> bool:
+        """Transfer ``links`` once before scheduling starts; False stops the start after a failure.
+
+        Planners that run transfers concurrently may override this to make the links due now.
+        """
+        return all(self._transfer(link) for link in links)
 
     def _transfer(self, link: Link) -> bool:
         """Run one transfer the way planners should: failures go to :meth:`_on_exception`.

@@ -1,0 +1,106 @@
+import warnings
+
+import planner_checks as checks
+import pytest
+from planner_checks import Background, SlowAsyncInlet, wait_for
+
+from databay import Link
+from databay_aps import APSPlanner, ApsPlanner
+
+from databay_testing import CollectOutlet, ListInlet
+
+
+def test_transfers_repeatedly_and_lifecycle():
+    checks.check_transfers_repeatedly_and_lifecycle(ApsPlanner, 0.05)
+
+
+def test_shutdown_waits_for_running_transfer():
+    checks.check_shutdown_waits_for_running_transfer(ApsPlanner)
+
+
+def test_immediate_transfer():
+    checks.check_immediate_transfer(ApsPlanner)
+
+
+def test_unignored_exception_stops_planner(caplog):
+    checks.check_unignored_exception_stops_planner(ApsPlanner, caplog)
+
+
+def test_ignored_exceptions_keep_going(caplog):
+    checks.check_ignored_exceptions_keep_going(ApsPlanner, caplog)
+
+
+def test_links_added_and_removed_while_running():
+    checks.check_links_added_and_removed_while_running(ApsPlanner)
+
+
+def test_force_transfer_and_purge():
+    checks.check_force_transfer_and_purge(ApsPlanner)
+
+
+def test_async_links_share_one_loop_thread_not_workers():
+    inlets = [SlowAsyncInlet(delay=0.05) for _ in range(40)]
+    planner = ApsPlanner([Link(inlet, CollectOutlet(), 0.1) for inlet in inlets], threads=2)
+    background = Background(planner)
+    wait_for(lambda: all(inlet.finished >= 2 for inlet in inlets))
+    background.stop()
+    threads = set().union(*(inlet.threads for inlet in inlets))
+    assert len(threads) == 1, threads
+
+
+def test_overlap_skips_by_default_and_max_instances_allows_concurrency():
+    for max_instances, expect_overlap in ((1, False), (3, True)):
+        inlet = SlowAsyncInlet(delay=0.25)
+        running = {"now": 0, "max": 0}
+        original = inlet.pull
+
+        async def pull(update, original=original, running=running):
+            running["now"] += 1
+            running["max"] = max(running["max"], running["now"])
+            try:
+                return await original(update)
+            finally:
+                running["now"] -= 1
+
+        inlet.pull = pull
+        planner = ApsPlanner(Link(inlet, CollectOutlet(), 0.05), job_defaults_override={"max_instances": max_instances})
+        background = Background(planner)
+        wait_for(lambda: inlet.finished >= 3)
+        background.stop()
+        assert (running["max"] > 1) is expect_overlap, running
+
+
+def test_pause_and_resume():
+    outlet = CollectOutlet()
+    planner = ApsPlanner(Link(ListInlet([1]), outlet, 0.05))
+    background = Background(planner)
+    wait_for(lambda: outlet.batches)
+    planner.pause()
+    assert planner.running
+    planner.resume()
+    count = len(outlet.batches)
+    wait_for(lambda: len(outlet.batches) > count)
+    background.stop()
+
+
+def test_repr_alias_and_import_paths():
+    assert repr(ApsPlanner()) == "ApsPlanner(threads:30)"
+    with pytest.warns(DeprecationWarning):
+        assert isinstance(APSPlanner(), ApsPlanner)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from databay.planners import ApsPlanner as by_name
+        from databay.planners.aps_planner import ApsPlanner as by_path
+    assert by_name is ApsPlanner and by_path is ApsPlanner
+
+
+def test_listed_by_databay_plugins():
+    import json
+    import subprocess
+    import sys
+
+    output = subprocess.run(
+        [sys.executable, "-c", "from databay.cli import cli; cli()", "plugins", "--json"], capture_output=True, text=True
+    ).stdout
+    aps = next(plugin for plugin in json.loads(output) if plugin["distribution"] == "databay-aps")
+    assert aps["planners"] == ["ApsPlanner", "APSPlanner"]
