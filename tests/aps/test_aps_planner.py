@@ -48,26 +48,26 @@ def test_async_links_share_one_loop_thread_not_workers():
     assert len(threads) == 1, threads
 
 
-def test_overlap_skips_by_default_and_max_instances_allows_concurrency():
-    for max_instances, expect_overlap in ((1, False), (3, True)):
-        inlet = SlowAsyncInlet(delay=0.25)
-        running = {"now": 0, "max": 0}
-        original = inlet.pull
+@pytest.mark.parametrize(("max_instances", "expect_overlap"), [(1, False), (3, True)])
+def test_overlap_skips_by_default_and_max_instances_allows_concurrency(max_instances, expect_overlap):
+    inlet = SlowAsyncInlet(delay=0.25)
+    running = {"now": 0, "max": 0}
+    original = inlet.pull
 
-        async def pull(update, original=original, running=running):
-            running["now"] += 1
-            running["max"] = max(running["max"], running["now"])
-            try:
-                return await original(update)
-            finally:
-                running["now"] -= 1
+    async def pull(update):
+        running["now"] += 1
+        running["max"] = max(running["max"], running["now"])
+        try:
+            return await original(update)
+        finally:
+            running["now"] -= 1
 
-        inlet.pull = pull
-        planner = ApsPlanner(Link(inlet, CollectOutlet(), 0.05), job_defaults_override={"max_instances": max_instances})
-        background = Background(planner)
-        wait_for(lambda: inlet.finished >= 3)
-        background.stop()
-        assert (running["max"] > 1) is expect_overlap, running
+    inlet.pull = pull
+    planner = ApsPlanner(Link(inlet, CollectOutlet(), 0.05), job_defaults_override={"max_instances": max_instances})
+    background = Background(planner)
+    wait_for(lambda: inlet.finished >= 3)
+    background.stop()
+    assert (running["max"] > 1) is expect_overlap, running
 
 
 def test_pause_and_resume():
