@@ -1,0 +1,93 @@
+import functools
+import json
+import subprocess
+import sys
+import threading
+
+import planner_checks as checks
+import pytest
+from planner_checks import Background, wait_for
+
+from databay import Link
+from databay_schedule import ScheduleIntervalError, SchedulePlanner
+
+from databay_testing import CollectOutlet, ListInlet
+
+Planner = functools.partial(SchedulePlanner, refresh_interval=0.01)
+
+
+def test_transfers_repeatedly_and_lifecycle():
+    checks.check_transfers_repeatedly_and_lifecycle(Planner, 0.05)
+
+
+def test_shutdown_waits_for_running_transfer():
+    checks.check_shutdown_waits_for_running_transfer(Planner)
+
+
+def test_immediate_transfer():
+    checks.check_immediate_transfer(Planner)
+
+
+def test_unignored_exception_stops_planner(caplog):
+    checks.check_unignored_exception_stops_planner(Planner, caplog)
+
+
+def test_ignored_exceptions_keep_going(caplog):
+    checks.check_ignored_exceptions_keep_going(Planner, caplog)
+
+
+def test_links_added_and_removed_while_running():
+    checks.check_links_added_and_removed_while_running(Planner)
+
+
+def test_force_transfer_and_purge():
+    checks.check_force_transfer_and_purge(Planner)
+
+
+def test_interval_shorter_than_refresh_interval_is_rejected():
+    planner = SchedulePlanner(refresh_interval=0.5)
+    assert planner.refresh_interval == 0.5
+    with pytest.raises(ScheduleIntervalError, match="shorter than the refresh interval"):
+        planner.add_links(Link(ListInlet([1]), CollectOutlet(), 0.1))
+
+
+def test_two_planners_never_touch_each_others_links():
+    first_outlet, second_outlet = CollectOutlet(), CollectOutlet()
+    first = Planner(Link(ListInlet([1]), first_outlet, 0.05))
+    second = Planner(Link(ListInlet([2]), second_outlet, 0.05))
+    background = Background(first)
+    wait_for(lambda: len(first_outlet.batches) >= 3)
+    second.purge()
+    wait_for(lambda: len(first_outlet.batches) >= 5)
+    background.stop()
+    assert second_outlet.batches == [] and set(first_outlet.payloads) == {1}
+
+
+def test_overlapping_run_is_skipped_with_warning(caplog):
+    release = threading.Event()
+    outlet = CollectOutlet()
+
+    class Blocking(ListInlet):
+        def pull(self, update):
+            release.wait(10)
+            return super().pull(update)
+
+    planner = Planner(Link(Blocking([1]), outlet, 0.02))
+    background = Background(planner)
+    wait_for(lambda: "Skipped a transfer" in caplog.text)
+    release.set()
+    background.stop()
+    assert outlet.updates[0].transfer_number == 0
+
+
+def test_import_paths_and_listing():
+    from databay.planners import SchedulePlanner as by_name
+    from databay.planners.schedule_planner import ScheduleIntervalError as error_by_path
+    from databay.planners.schedule_planner import SchedulePlanner as by_path
+
+    assert by_name is SchedulePlanner and by_path is SchedulePlanner and error_by_path is ScheduleIntervalError
+    output = subprocess.run(
+        [sys.executable, "-c", "from databay.cli import cli; cli()", "plugins", "--json"], capture_output=True, text=True
+    ).stdout
+    listed = next(p for p in json.loads(output) if p["distribution"] == "databay-schedule")
+    assert listed["planners"] == ["SchedulePlanner"]
