@@ -43,13 +43,15 @@ def test_builtins_resolve_through_the_registry():
     assert plugins.nodes("outlet")["FileOutlet"].plugin.distribution == "databay"
 
 
-def test_missing_first_party_node_names_the_extra():
-    if "HttpInlet" in plugins.nodes("inlet"):
-        pytest.skip("databay-http is installed here")
-    with pytest.raises(NodeNotInstalledError, match=r'pip install "databay\[http\]"'):
-        from databay.inlets import HttpInlet  # noqa: F401
-    with pytest.raises(ImportError, match=r"databay\[schedule\]"):
-        from databay.planners import SchedulePlanner  # noqa: F401
+@pytest.mark.parametrize("name", sorted(plugins.PROVIDERS))
+def test_missing_first_party_node_names_the_extra(name):
+    kind, distribution, extra = plugins.PROVIDERS[name]
+    if name in plugins.nodes(kind):
+        pytest.skip(f"{distribution} is installed here")
+    with pytest.raises(NodeNotInstalledError, match=rf'{distribution}.*pip install "databay\[{extra}\]"'):
+        plugins.node_class(kind, name)
+    with pytest.raises(ImportError, match=rf"databay\[{extra}\]"):
+        exec(f"from databay.{kind}s import {name}")
 
 
 def test_unknown_node_lists_close_matches():
