@@ -1,41 +1,16 @@
 import warnings
 
-import planner_checks as checks
 import pytest
-from planner_checks import Background, SlowAsyncInlet, wait_for
+from planner_checks import Background, PlannerContract, SlowAsyncInlet, wait_for
 
 from databay import Link
 from databay_aps import APSPlanner, ApsPlanner
 
-from databay_testing import CollectOutlet, ListInlet
+from databay_testing import CollectOutlet, ListInlet, track_concurrency
 
 
-def test_transfers_repeatedly_and_lifecycle():
-    checks.check_transfers_repeatedly_and_lifecycle(ApsPlanner, 0.05)
-
-
-def test_shutdown_waits_for_running_transfer():
-    checks.check_shutdown_waits_for_running_transfer(ApsPlanner)
-
-
-def test_immediate_transfer():
-    checks.check_immediate_transfer(ApsPlanner)
-
-
-def test_unignored_exception_stops_planner(caplog):
-    checks.check_unignored_exception_stops_planner(ApsPlanner, caplog)
-
-
-def test_ignored_exceptions_keep_going(caplog):
-    checks.check_ignored_exceptions_keep_going(ApsPlanner, caplog)
-
-
-def test_links_added_and_removed_while_running():
-    checks.check_links_added_and_removed_while_running(ApsPlanner)
-
-
-def test_force_transfer_and_purge():
-    checks.check_force_transfer_and_purge(ApsPlanner)
+class TestPlannerContract(PlannerContract):
+    make_planner = staticmethod(ApsPlanner)
 
 
 def test_async_links_share_one_loop_thread_not_workers():
@@ -51,18 +26,8 @@ def test_async_links_share_one_loop_thread_not_workers():
 @pytest.mark.parametrize(("max_instances", "expect_overlap"), [(1, False), (3, True)])
 def test_overlap_skips_by_default_and_max_instances_allows_concurrency(max_instances, expect_overlap):
     inlet = SlowAsyncInlet(delay=0.25)
-    running = {"now": 0, "max": 0}
-    original = inlet.pull
-
-    async def pull(update):
-        running["now"] += 1
-        running["max"] = max(running["max"], running["now"])
-        try:
-            return await original(update)
-        finally:
-            running["now"] -= 1
-
-    inlet.pull = pull
+    running: dict = {}
+    track_concurrency(inlet, running)
     planner = ApsPlanner(Link(inlet, CollectOutlet(), 0.05), job_defaults_override={"max_instances": max_instances})
     background = Background(planner)
     wait_for(lambda: inlet.finished >= 3)

@@ -8,7 +8,15 @@ from databay import Link, Record, Update
 from databay.errors import InvalidNodeError
 from databay.support.buffers import Buffer
 
-from databay_testing import AsyncCollectOutlet, AsyncListInlet, CollectOutlet, FailingInlet, FailingOutlet, ListInlet
+from databay_testing import (
+    AsyncCollectOutlet,
+    AsyncListInlet,
+    CollectOutlet,
+    FailingInlet,
+    FailingOutlet,
+    ListInlet,
+    track_concurrency,
+)
 
 
 def test_interval_accepts_timedelta_and_seconds():
@@ -188,25 +196,12 @@ def test_async_inlets_run_concurrently_and_keep_order():
 
 
 def test_inlet_concurrency_throttles():
-    shared = AsyncListInlet([1], delay=0.01)
-    inlets = [shared] + [AsyncListInlet([1], delay=0.01) for _ in range(5)]
-    # count concurrency across all inlets through one counter
-    active = {"now": 0, "max": 0}
-
+    inlets = [AsyncListInlet([1], delay=0.01) for _ in range(6)]
+    running: dict = {}
     for inlet in inlets:
-        original = inlet.pull
-
-        async def pull(update, original=original):
-            active["now"] += 1
-            active["max"] = max(active["max"], active["now"])
-            try:
-                return await original(update)
-            finally:
-                active["now"] -= 1
-
-        inlet.pull = pull
+        track_concurrency(inlet, running)
     Link(inlets, CollectOutlet(), 1, inlet_concurrency=2).transfer()
-    assert active["max"] == 2
+    assert running["max"] == 2
 
 
 def test_transfer_inside_running_loop():

@@ -4,9 +4,8 @@ import subprocess
 import sys
 import threading
 
-import planner_checks as checks
 import pytest
-from planner_checks import Background, wait_for
+from planner_checks import Background, PlannerContract, wait_for
 
 from databay import Link
 from databay_schedule import ScheduleIntervalError, SchedulePlanner
@@ -16,32 +15,8 @@ from databay_testing import CollectOutlet, ListInlet
 Planner = functools.partial(SchedulePlanner, refresh_interval=0.01)
 
 
-def test_transfers_repeatedly_and_lifecycle():
-    checks.check_transfers_repeatedly_and_lifecycle(Planner, 0.05)
-
-
-def test_shutdown_waits_for_running_transfer():
-    checks.check_shutdown_waits_for_running_transfer(Planner)
-
-
-def test_immediate_transfer():
-    checks.check_immediate_transfer(Planner)
-
-
-def test_unignored_exception_stops_planner(caplog):
-    checks.check_unignored_exception_stops_planner(Planner, caplog)
-
-
-def test_ignored_exceptions_keep_going(caplog):
-    checks.check_ignored_exceptions_keep_going(Planner, caplog)
-
-
-def test_links_added_and_removed_while_running():
-    checks.check_links_added_and_removed_while_running(Planner)
-
-
-def test_force_transfer_and_purge():
-    checks.check_force_transfer_and_purge(Planner)
+class TestPlannerContract(PlannerContract):
+    make_planner = staticmethod(Planner)
 
 
 def test_interval_shorter_than_refresh_interval_is_rejected():

@@ -123,3 +123,20 @@ class ThreadPlanner(BasePlanner):
     @property
     def running(self) -> bool:
         return self._running
+
+
+def track_concurrency(inlet: Inlet, running: dict) -> None:
+    """Wrap an async inlet's pull so ``running['max']`` records the most pulls in flight at once."""
+    running.setdefault("now", 0)
+    running.setdefault("max", 0)
+    original = inlet.pull
+
+    async def pull(update):
+        running["now"] += 1
+        running["max"] = max(running["max"], running["now"])
+        try:
+            return await original(update)
+        finally:
+            running["now"] -= 1
+
+    inlet.pull = pull

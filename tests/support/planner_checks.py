@@ -52,76 +52,88 @@ class SlowAsyncInlet(Inlet):
         return [update.transfer_number]
 
 
-def check_transfers_repeatedly_and_lifecycle(make_planner, interval: float) -> None:
-    outlet = CollectOutlet()
-    planner = make_planner(Link(ListInlet([1]), outlet, interval))
-    background = Background(planner)
-    wait_for(lambda: len(outlet.batches) >= 3)
-    background.stop()
-    assert outlet.started == 1 and outlet.stopped == 1
-    assert [u.transfer_number for u in outlet.updates[:3]] == [0, 1, 2]
+class PlannerContract:
+    """Subclass as ``TestXContract`` with ``make_planner = staticmethod(XPlanner)`` (links first)."""
+
+    make_planner: staticmethod
+
+    def test_transfers_repeatedly_and_lifecycle(self) -> None:
+        make_planner, interval = self.make_planner, 0.05
+        outlet = CollectOutlet()
+        planner = make_planner(Link(ListInlet([1]), outlet, interval))
+        background = Background(planner)
+        wait_for(lambda: len(outlet.batches) >= 3)
+        background.stop()
+        assert outlet.started == 1 and outlet.stopped == 1
+        assert [u.transfer_number for u in outlet.updates[:3]] == [0, 1, 2]
 
 
-def check_shutdown_waits_for_running_transfer(make_planner) -> None:
-    inlet = SlowAsyncInlet(delay=0.3)
-    planner = make_planner(Link(inlet, CollectOutlet(), 60))
-    background = Background(planner)
-    wait_for(lambda: inlet.threads)  # the immediate transfer is under way
-    background.stop(wait=True)
-    assert inlet.finished == 1
+    def test_shutdown_waits_for_running_transfer(self) -> None:
+        make_planner = self.make_planner
+        inlet = SlowAsyncInlet(delay=0.3)
+        planner = make_planner(Link(inlet, CollectOutlet(), 60))
+        background = Background(planner)
+        wait_for(lambda: inlet.threads)  # the immediate transfer is under way
+        background.stop(wait=True)
+        assert inlet.finished == 1
 
 
-def check_immediate_transfer(make_planner) -> None:
-    planner_off, link_on, link_off = CollectOutlet(), CollectOutlet(), CollectOutlet()
-    background = Background(make_planner(Link(ListInlet([1]), planner_off, 60), immediate_transfer=False))
-    background.stop()
-    planner = make_planner([Link(ListInlet([1]), link_on, 60), Link(ListInlet([1]), link_off, 60, immediate_transfer=False)])
-    background = Background(planner)
-    wait_for(lambda: link_on.batches)
-    background.stop()
-    assert planner_off.batches == [] and len(link_on.batches) == 1 and link_off.batches == []
+    def test_immediate_transfer(self) -> None:
+        make_planner = self.make_planner
+        planner_off, link_on, link_off = CollectOutlet(), CollectOutlet(), CollectOutlet()
+        background = Background(make_planner(Link(ListInlet([1]), planner_off, 60), immediate_transfer=False))
+        background.stop()
+        planner = make_planner([Link(ListInlet([1]), link_on, 60), Link(ListInlet([1]), link_off, 60, immediate_transfer=False)])
+        background = Background(planner)
+        wait_for(lambda: link_on.batches)
+        background.stop()
+        assert planner_off.batches == [] and len(link_on.batches) == 1 and link_off.batches == []
 
 
-def check_unignored_exception_stops_planner(make_planner, caplog) -> None:
-    outlet = CollectOutlet()
-    with caplog.at_level(logging.ERROR, logger="databay"):
-        background = Background(make_planner(Link(FailingInlet(), outlet, 0.05)))
-        background.thread.join(10)
-        assert not background.thread.is_alive(), "start() kept running after an unignored exception"
-    assert "inlet broke" in caplog.text
-    assert outlet.stopped == 1
+    def test_unignored_exception_stops_planner(self, caplog) -> None:
+        make_planner = self.make_planner
+        outlet = CollectOutlet()
+        with caplog.at_level(logging.ERROR, logger="databay"):
+            background = Background(make_planner(Link(FailingInlet(), outlet, 0.05)))
+            background.thread.join(10)
+            assert not background.thread.is_alive(), "start() kept running after an unignored exception"
+        assert "inlet broke" in caplog.text
+        wait_for(lambda: outlet.stopped == 1)  # on_shutdown runs on the thread that hit the error
 
 
-def check_ignored_exceptions_keep_going(make_planner, caplog) -> None:
-    good = CollectOutlet()
-    planner = make_planner([Link(FailingInlet(), CollectOutlet(), 0.05), Link(ListInlet([1]), good, 0.05)], ignore_exceptions=True)
-    background = Background(planner)
-    wait_for(lambda: len(good.batches) >= 3)
-    assert planner.running
-    background.stop()
-    assert "inlet broke" in caplog.text
+    def test_ignored_exceptions_keep_going(self, caplog) -> None:
+        make_planner = self.make_planner
+        good = CollectOutlet()
+        planner = make_planner([Link(FailingInlet(), CollectOutlet(), 0.05), Link(ListInlet([1]), good, 0.05)], ignore_exceptions=True)
+        background = Background(planner)
+        wait_for(lambda: len(good.batches) >= 3)
+        assert planner.running
+        background.stop()
+        assert "inlet broke" in caplog.text
 
 
-def check_links_added_and_removed_while_running(make_planner) -> None:
-    planner = make_planner(Link(ListInlet([0]), CollectOutlet(), 60))
-    background = Background(planner)
-    outlet = CollectOutlet()
-    link = Link(ListInlet([1]), outlet, 0.05)
-    planner.add_links(link)
-    wait_for(lambda: len(outlet.batches) >= 2)
-    planner.remove_links(link)
-    assert link.job is None and link not in planner.links
-    seen = len(outlet.batches)
-    time.sleep(0.3)  # a removed link must stay quiet: nothing to poll for
-    assert len(outlet.batches) <= seen + 1
-    background.stop()
-    assert outlet.started == 1
+    def test_links_added_and_removed_while_running(self) -> None:
+        make_planner = self.make_planner
+        planner = make_planner(Link(ListInlet([0]), CollectOutlet(), 60))
+        background = Background(planner)
+        outlet = CollectOutlet()
+        link = Link(ListInlet([1]), outlet, 0.05)
+        planner.add_links(link)
+        wait_for(lambda: len(outlet.batches) >= 2)
+        planner.remove_links(link)
+        assert link.job is None and link not in planner.links
+        seen = len(outlet.batches)
+        time.sleep(0.3)  # a removed link must stay quiet: nothing to poll for
+        assert len(outlet.batches) <= seen + 1
+        background.stop()
+        assert outlet.started == 1
 
 
-def check_force_transfer_and_purge(make_planner) -> None:
-    outlet = CollectOutlet()
-    planner = make_planner(Link(ListInlet([1]), outlet, 60), immediate_transfer=False)
-    planner.force_transfer()
-    assert outlet.payloads == [1]
-    planner.purge()
-    assert planner.links == []
+    def test_force_transfer_and_purge(self) -> None:
+        make_planner = self.make_planner
+        outlet = CollectOutlet()
+        planner = make_planner(Link(ListInlet([1]), outlet, 60), immediate_transfer=False)
+        planner.force_transfer()
+        assert outlet.payloads == [1]
+        planner.purge()
+        assert planner.links == []
