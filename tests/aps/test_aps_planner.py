@@ -1,7 +1,7 @@
 import warnings
 
 import pytest
-from planner_checks import Background, PlannerContract, SlowAsyncInlet, wait_for
+from planner_checks import Background, PlannerContract, SlowAsyncInlet, check_shutdown_at_exit, wait_for
 
 from databay import Link
 from databay_aps import APSPlanner, ApsPlanner
@@ -69,3 +69,7 @@ def test_listed_by_databay_plugins():
     ).stdout
     aps = next(plugin for plugin in json.loads(output) if plugin["distribution"] == "databay-aps")
     assert aps["planners"] == ["ApsPlanner", "APSPlanner"]
+
+
+def test_shutdown_at_exit():
+    check_shutdown_at_exit("from databay_aps import ApsPlanner as Planner")

@@ -5,7 +5,7 @@ import sys
 import threading
 
 import pytest
-from planner_checks import Background, PlannerContract, wait_for
+from planner_checks import Background, PlannerContract, check_shutdown_at_exit, wait_for
 
 from databay import Link
 from databay_schedule import ScheduleIntervalError, SchedulePlanner
@@ -66,3 +66,7 @@ def test_import_paths_and_listing():
     ).stdout
     listed = next(p for p in json.loads(output) if p["distribution"] == "databay-schedule")
     assert listed["planners"] == ["SchedulePlanner"]
+
+
+def test_shutdown_at_exit():
+    check_shutdown_at_exit("from databay_schedule import SchedulePlanner as Planner")

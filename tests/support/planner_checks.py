@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 from databay import Inlet, Link
 
@@ -137,3 +141,97 @@ class PlannerContract:
         assert outlet.payloads == [1]
         planner.purge()
         assert planner.links == []
+
+    def _overlapping_run(self, overlap: str, duration: float, interval: float, transfers: int, **options):
+        """Run a link whose transfers outlast its interval; return the inlet's (start, end) spans."""
+        inlet = TimedInlet(duration)
+        planner = self.make_planner(Link(inlet, CollectOutlet(), interval), overlap=overlap, **options)
+        background = Background(planner)
+        wait_for(lambda: len(inlet.spans) >= transfers)
+        background.stop()
+        return inlet
+
+    def test_overlap_skip_runs_one_at_a_time_and_skips(self) -> None:
+        inlet = self._overlapping_run("skip", duration=0.35, interval=0.3, transfers=3)
+        assert inlet.max_running == 1
+        gaps = [start - end for (_, end), (start, _) in zip(inlet.spans, inlet.spans[1:])]
+        assert all(gap > 0.1 for gap in gaps), gaps  # the run due mid-transfer was skipped
+
+    def test_overlap_wait_queues_the_due_run(self) -> None:
+        inlet = self._overlapping_run("wait", duration=0.35, interval=0.3, transfers=3)
+        assert inlet.max_running == 1
+        gaps = [start - end for (_, end), (start, _) in zip(inlet.spans, inlet.spans[1:])]
+        assert all(gap < 0.1 for gap in gaps), gaps  # the due run started as soon as its turn came
+
+    def test_overlap_concurrent_up_to_max_instances(self) -> None:
+        inlet = self._overlapping_run("concurrent", duration=0.3, interval=0.05, transfers=6, max_instances=3)
+        assert 1 < inlet.max_running <= 3
+
+
+class TimedInlet(Inlet):
+    """A sync inlet whose pull takes ``duration``; records each pull's (start, end) and peak concurrency."""
+
+    def __init__(self, duration: float, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.duration = duration
+        self.spans: list[tuple[float, float]] = []
+        self.running = 0
+        self.max_running = 0
+        self._lock = threading.Lock()
+
+    def pull(self, update):
+        with self._lock:
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+        start = time.monotonic()
+        time.sleep(self.duration)  # the simulated slow source
+        with self._lock:
+            self.running -= 1
+            self.spans.append((start, time.monotonic()))
+        return [update.transfer_number]
+
+
+def run_until(command: list[str], ready, cwd=None, timeout: float = 30.0) -> subprocess.CompletedProcess:
+    """Start ``command``, wait until ``ready(stdout, stderr)`` holds, then interrupt it (SIGINT) and collect."""
+    out: list[str] = []
+    err: list[str] = []
+    with subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        readers = [
+            threading.Thread(target=lambda: out.extend(iter(process.stdout.readline, "")), daemon=True),
+            threading.Thread(target=lambda: err.extend(iter(process.stderr.readline, "")), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            wait_for(lambda: ready("".join(out), "".join(err)) or process.poll() is not None, timeout)
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout)
+            finally:
+                process.kill()
+        for reader in readers:
+            reader.join(5)
+    return subprocess.CompletedProcess(command, process.returncode, "".join(out), "".join(err))
+
+
+def check_shutdown_at_exit(planner_import: str) -> None:
+    """Ctrl+C on a planner created with shutdown_at_exit=True still shuts every node down."""
+    code = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+{planner_import}
+from databay import Link
+from databay_testing import CollectOutlet, ListInlet
+
+class Announcing(CollectOutlet):
+    def push(self, records, update):
+        print('pushed', flush=True)
+
+    def on_shutdown(self):
+        print('on_shutdown ran', flush=True)
+
+Planner(Link(ListInlet([1]), Announcing(), 60), shutdown_at_exit=True).start()
+"""
+    result = run_until([sys.executable, "-c", code], lambda out, err: "pushed" in out)
+    assert "on_shutdown ran" in result.stdout, result.stderr

@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from databay import BasePlanner, Link
+from databay.overlap import Overlap, instance_limit
 
 __all__ = ["ApsPlanner", "APSPlanner"]
 
@@ -41,6 +42,9 @@ class ApsPlanner(BasePlanner):
     :param catch_exceptions: deprecated alias of ``ignore_exceptions``.
     :param immediate_transfer: transfer every link once as soon as the planner starts.
     :param shutdown_at_exit: shut down gracefully when the interpreter exits.
+    :param overlap: ``"skip"`` (default), ``"wait"`` or ``"concurrent"``: see :mod:`databay.overlap`.
+        It sets APScheduler's ``max_instances``, which ``job_defaults_override`` may still override.
+    :param max_instances: with ``overlap="concurrent"``, transfers of one link allowed at once.
     """
 
     def __init__(
@@ -53,6 +57,9 @@ class ApsPlanner(BasePlanner):
         catch_exceptions: bool | None = None,
         immediate_transfer: bool = True,
         shutdown_at_exit: bool = False,
+        *,
+        overlap: Overlap = "skip",
+        max_instances: int = 10,
     ):
         if catch_exceptions is not None:
             warnings.warn(
@@ -66,9 +73,17 @@ class ApsPlanner(BasePlanner):
         self._stopped = threading.Event()
         self._stopped.set()
         executors = {"default": AsyncIOExecutor(), _THREADS: ThreadPoolExecutor(threads), **(executors_override or {})}
-        job_defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None, **(job_defaults_override or {})}
+        job_defaults = {
+            "coalesce": True,
+            "max_instances": instance_limit(overlap, max_instances),
+            "misfire_grace_time": None,
+            **(job_defaults_override or {}),
+        }
+        self._async_turns: dict[Link, asyncio.Lock] = {}
         self._scheduler = AsyncIOScheduler(executors=executors, job_defaults=job_defaults)
-        super().__init__(links, ignore_exceptions, immediate_transfer, shutdown_at_exit)
+        super().__init__(
+            links, ignore_exceptions, immediate_transfer, shutdown_at_exit, overlap=overlap, max_instances=max_instances
+        )
 
     @property
     def running(self) -> bool:
@@ -101,7 +116,11 @@ class ApsPlanner(BasePlanner):
         task = asyncio.current_task()
         self._transfers.add(task)
         try:
-            await link.transfer_async()
+            if self.overlap == "wait":
+                async with self._async_turns.setdefault(link, asyncio.Lock()):
+                    await link.transfer_async()
+            else:
+                await link.transfer_async()
         except Exception as error:
             self._on_exception(error, link)
         finally:

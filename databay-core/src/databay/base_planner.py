@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import atexit
 import logging
+import threading
 import weakref
 from abc import ABC, abstractmethod
 from typing import Union
 
 from databay.errors import MissingLinkError
 from databay.link import Link
+from databay.overlap import Overlap, instance_limit
 
 __all__ = ["BasePlanner"]
 
@@ -28,6 +30,9 @@ class BasePlanner(ABC):
     :param immediate_transfer: on start, transfer once every link whose own
         ``immediate_transfer`` is True, before waiting for intervals.
     :param shutdown_at_exit: shut down gracefully when the interpreter exits.
+    :param overlap: what happens when a link falls due while its previous transfer still runs:
+        ``"skip"`` (default), ``"wait"`` or ``"concurrent"`` (see :mod:`databay.overlap`).
+    :param max_instances: with ``overlap="concurrent"``, how many transfers of one link may run at once.
     """
 
     def __init__(
@@ -36,7 +41,13 @@ class BasePlanner(ABC):
         ignore_exceptions: bool = False,
         immediate_transfer: bool = True,
         shutdown_at_exit: bool = False,
+        *,
+        overlap: Overlap = "skip",
+        max_instances: int = 10,
     ):
+        self.overlap = overlap
+        self._instance_limit = instance_limit(overlap, max_instances)
+        self._turns: dict[Link, threading.Lock] = {}
         self._links: list[Link] = []
         self._ignore_exceptions = ignore_exceptions
         self.immediate_transfer = immediate_transfer
@@ -131,12 +142,17 @@ class BasePlanner(ABC):
         return all(self._transfer(link) for link in links)
 
     def _transfer(self, link: Link) -> bool:
-        """Run one transfer the way planners should: failures go to :meth:`_on_exception`.
+        """Run one transfer the way planners should: failures go to :meth:`_on_exception`, and
+        with ``overlap="wait"`` transfers of one link take turns.
 
         :returns: False when the transfer failed and exceptions are not ignored.
         """
         try:
-            link.transfer()
+            if self.overlap == "wait":
+                with self._turns.setdefault(link, threading.Lock()):
+                    link.transfer()
+            else:
+                link.transfer()
         except Exception as error:
             self._on_exception(error, link)
             return self._ignore_exceptions

@@ -17,6 +17,7 @@ from typing import Union
 import schedule
 
 from databay import BasePlanner, Link
+from databay.overlap import Overlap
 
 __all__ = ["SchedulePlanner", "ScheduleIntervalError"]
 
@@ -38,8 +39,8 @@ class SchedulePlanner(BasePlanner):
     :param catch_exceptions: deprecated alias of ``ignore_exceptions``.
     :param immediate_transfer: transfer every link once when the planner starts.
     :param shutdown_at_exit: shut down gracefully when the interpreter exits.
-    :param max_instances: transfers of one link allowed to run at once; a due run beyond it is
-        skipped with a warning.
+    :param overlap: ``"skip"`` (default), ``"wait"`` or ``"concurrent"``: see :mod:`databay.overlap`.
+    :param max_instances: with ``overlap="concurrent"``, transfers of one link allowed at once.
     """
 
     def __init__(
@@ -51,7 +52,9 @@ class SchedulePlanner(BasePlanner):
         catch_exceptions: bool | None = None,
         immediate_transfer: bool = True,
         shutdown_at_exit: bool = False,
-        max_instances: int = 1,
+        *,
+        overlap: Overlap = "skip",
+        max_instances: int = 10,
     ):
         if catch_exceptions is not None:
             warnings.warn(
@@ -62,14 +65,15 @@ class SchedulePlanner(BasePlanner):
             raise ValueError(f"refresh_interval must be positive, got {refresh_interval!r}")
         self._threads = threads
         self._refresh_interval = refresh_interval
-        self.max_instances = max_instances
         self._scheduler = schedule.Scheduler()
         self._lock = threading.Lock()
         self._in_flight: dict[Link, int] = {}
         self._wake = threading.Event()
         self._running = False
         self._executor: ThreadPoolExecutor | None = None
-        super().__init__(links, ignore_exceptions, immediate_transfer, shutdown_at_exit)
+        super().__init__(
+            links, ignore_exceptions, immediate_transfer, shutdown_at_exit, overlap=overlap, max_instances=max_instances
+        )
 
     @property
     def refresh_interval(self) -> float:
@@ -99,7 +103,7 @@ class SchedulePlanner(BasePlanner):
 
     def _submit(self, link: Link) -> None:
         with self._lock:
-            if self._in_flight.get(link, 0) >= self.max_instances:
+            if self._in_flight.get(link, 0) >= self._instance_limit:
                 _LOGGER.warning("Skipped a transfer of %r: %d still running", link, self._in_flight[link])
                 return
             self._in_flight[link] = self._in_flight.get(link, 0) + 1
