@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import signal
 import subprocess
@@ -154,13 +155,13 @@ class PlannerContract:
     def test_overlap_skip_runs_one_at_a_time_and_skips(self) -> None:
         inlet = self._overlapping_run("skip", duration=0.35, interval=0.3, transfers=3)
         assert inlet.max_running == 1
-        gaps = [start - end for (_, end), (start, _) in zip(inlet.spans, inlet.spans[1:])]
+        gaps = inlet.gaps()
         assert all(gap > 0.1 for gap in gaps), gaps  # the run due mid-transfer was skipped
 
     def test_overlap_wait_queues_the_due_run(self) -> None:
         inlet = self._overlapping_run("wait", duration=0.35, interval=0.3, transfers=3)
         assert inlet.max_running == 1
-        gaps = [start - end for (_, end), (start, _) in zip(inlet.spans, inlet.spans[1:])]
+        gaps = inlet.gaps()
         assert all(gap < 0.1 for gap in gaps), gaps  # the due run started as soon as its turn came
 
     def test_overlap_concurrent_up_to_max_instances(self) -> None:
@@ -178,6 +179,10 @@ class TimedInlet(Inlet):
         self.running = 0
         self.max_running = 0
         self._lock = threading.Lock()
+
+    def gaps(self) -> list[float]:
+        """Seconds from each pull's end to the next pull's start."""
+        return [start - end for (_, end), (start, _) in itertools.pairwise(self.spans)]
 
     def pull(self, update):
         with self._lock:
