@@ -50,6 +50,22 @@ def main() -> None:
         },
         higher_is_better=lambda metric: not metric.startswith("us_"),
     )
+    for links in (1000, 10000):
+        ours = measure(sys.executable, "planner_bench.py", "scale", "aps", str(links), "10")
+        others = {} if links > 1000 else {"databay 0.3.0": measure(old_python, "planner_bench.py", "scale", "aps", str(links), "10")}
+        report(
+            f"ApsPlanner defaults: {links:,} links awaiting 100 ms at a 1 s interval, for 10 s",
+            ours,
+            others,
+            higher_is_better=lambda metric: metric in ("done", "done_percent"),
+        )
+    for planner in ("aps", "schedule"):
+        report(
+            f"Timing accuracy, {planner}: 50 transfers at 0.1 s (ms late; lower is better)",
+            measure(sys.executable, "planner_bench.py", "timing", planner),
+            {"databay 0.3.0": measure(old_python, "planner_bench.py", "timing", planner)},
+            higher_is_better=lambda metric: False,
+        )
 
 
 if __name__ == "__main__":

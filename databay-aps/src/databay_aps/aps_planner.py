@@ -121,6 +121,8 @@ class ApsPlanner(BasePlanner):
                     await link.transfer_async()
             else:
                 await link.transfer_async()
+        except asyncio.CancelledError:
+            _LOGGER.warning("A transfer of %r was cancelled by shutdown(wait=False) before it completed", link)
         except Exception as error:
             self._on_exception(error, link)
         finally:
