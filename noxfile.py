@@ -16,6 +16,7 @@ TEST_DEPS = ["pytest>=8", "pytest-timeout"]
 # plugin distribution folder -> (its test folder, extra test dependencies)
 PLUGINS: dict[str, tuple[str, list[str]]] = {
     "databay-aps": ("tests/aps", []),
+    "databay-http": ("tests/http", ["trustme"]),
     "databay-schedule": ("tests/schedule", []),
 }
 

@@ -31,7 +31,7 @@ def report(title: str, ours: dict, others: dict[str, dict], higher_is_better) ->
         row = f"{metric:38} {value:14,.2f}" + "".join(f" {others[name].get(metric, float('nan')):14,.2f}" for name in names)
         for name in names:
             other = others[name].get(metric)
-            if other:
+            if other and other > 0 and value > 0:
                 ratio = value / other if higher_is_better(metric) else other / value
                 row += f" {ratio:11.2f}x"
         print(row)

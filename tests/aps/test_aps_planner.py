@@ -1,12 +1,12 @@
 import warnings
 
 import pytest
-from planner_checks import Background, PlannerContract, SlowAsyncInlet, check_shutdown_at_exit, wait_for
 
 from databay import Link
 from databay_aps import APSPlanner, ApsPlanner
 
 from databay_testing import CollectOutlet, ListInlet, track_concurrency
+from planner_checks import Background, PlannerContract, SlowAsyncInlet, check_shutdown_at_exit, wait_for
 
 
 class TestPlannerContract(PlannerContract):

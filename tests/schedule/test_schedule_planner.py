@@ -5,12 +5,12 @@ import sys
 import threading
 
 import pytest
-from planner_checks import Background, PlannerContract, check_shutdown_at_exit, wait_for
 
 from databay import Link
 from databay_schedule import ScheduleIntervalError, SchedulePlanner
 
 from databay_testing import CollectOutlet, ListInlet
+from planner_checks import Background, PlannerContract, check_shutdown_at_exit, wait_for
 
 Planner = functools.partial(SchedulePlanner, refresh_interval=0.01)
 

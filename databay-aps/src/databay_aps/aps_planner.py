@@ -20,7 +20,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from databay import BasePlanner, Link
+from databay import BasePlanner, Link, event_loops
 from databay.overlap import Overlap, instance_limit
 
 __all__ = ["ApsPlanner", "APSPlanner"]
@@ -144,9 +144,13 @@ class ApsPlanner(BasePlanner):
     async def _run(self) -> None:
         """The planner's event loop: the scheduler runs on it until a stop is requested."""
         self._loop = asyncio.get_running_loop()
+        event_loops.adopt(self._loop)
         self._stop_requested = asyncio.Event()
         self._scheduler.start()  # picks up the running loop
-        await self._stop_requested.wait()
+        try:
+            await self._stop_requested.wait()
+        finally:
+            await event_loops.run_before_close_callbacks()
 
     def _shutdown_planner(self, wait: bool = True) -> None:
         loop = self._loop

@@ -1,0 +1,5 @@
+"""databay-http: HttpInlet, pulling data from a URL with aiohttp."""
+
+from databay_http.http_inlet import HttpInlet, HttpInletError, HttpStatusError, InvalidJsonError
+
+__all__ = ["HttpInlet", "HttpInletError", "HttpStatusError", "InvalidJsonError"]

@@ -1,0 +1,68 @@
+"""aiohttp ClientSessions for an inlet: one pooled session per event loop databay manages.
+
+A session is bound to the loop it was made on, and transfers of one inlet may run on several
+threads' loops or a planner's loop. On loops databay manages (its per-thread loops, ApsPlanner's
+loop) a session is pooled across transfers and closed just before the loop closes; on any other
+loop (a user's ``asyncio.run``) each request gets its own session, closed right after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+
+from databay.event_loops import call_before_close
+
+__all__ = ["SessionPool"]
+
+
+class SessionPool:
+    """Sessions by event loop, made on first use by ``factory``."""
+
+    def __init__(self, factory: Callable[[], aiohttp.ClientSession]):
+        self._factory = factory
+        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[aiohttp.ClientSession]:
+        """A session for the running loop: the pooled one, or a one-off on loops databay does not manage."""
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)
+        if session is None or session.closed:
+            session = self._factory()
+            if not call_before_close(session.close):
+                async with session:
+                    yield session
+                return
+            with self._lock:
+                self._sessions[loop] = session
+        yield session
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the pooled sessions of loops that are running elsewhere or idle; callable from any thread."""
+        with self._lock:
+            sessions = list(self._sessions.items())
+            self._sessions.clear()
+        for loop, session in sessions:
+            if session.closed or loop.is_closed():
+                continue
+            if not loop.is_running():
+                loop.run_until_complete(session.close())
+            elif not _runs_here(loop):
+                asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout)
+            # else: called on that loop itself; its before-close callback closes the session
+
+
+def _runs_here(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
