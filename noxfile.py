@@ -17,6 +17,7 @@ TEST_DEPS = ["pytest>=8", "pytest-timeout"]
 PLUGINS: dict[str, tuple[str, list[str]]] = {
     "databay-aps": ("tests/aps", []),
     "databay-http": ("tests/http", ["trustme"]),
+    "databay-mongo": ("tests/mongo", ["secantusdb"]),
     "databay-schedule": ("tests/schedule", []),
 }
 
