@@ -13,7 +13,7 @@ from databay.misc import inlet_tester
 from databay_http import HttpInlet, HttpInletError, HttpStatusError, InvalidJsonError
 
 from databay_testing import CollectOutlet
-from http_server import PEERS, REQUESTS, LocalServer, json_app
+from http_server import PEERS, REQUESTS, SAMPLE_DOCUMENTS, LocalServer, json_app
 
 
 def transfer(inlet, times=1):
@@ -165,9 +165,7 @@ class TestHttpInletContract(inlet_tester.InletTester):
 
     @classmethod
     def setUpClass(cls):
-        from conftest import DOCUMENTS
-
-        cls.server = LocalServer(json_app(DOCUMENTS))
+        cls.server = LocalServer(json_app(SAMPLE_DOCUMENTS))
 
     @classmethod
     def tearDownClass(cls):

@@ -69,3 +69,13 @@ def json_app(documents: dict[str, object]) -> web.Application:
 
     app.router.add_route("GET", "/{tail:.*}", handle)
     return app
+
+
+SAMPLE_DOCUMENTS: dict[str, object] = {
+    "/todos": [{"id": 1, "title": "a"}, {"id": 2, "title": "b"}],
+    "/todo": {"userId": 1, "id": 1, "title": "delectus aut autem", "completed": False},
+    "/text": b"plain text body",
+    "/empty": b"",
+    "/broken": lambda: web.Response(status=500, text='{"error": "internal"}', content_type="application/json"),
+    "/html": b"<html><body>not json</body></html>",
+}
