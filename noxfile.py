@@ -73,6 +73,9 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """The headline job on embedded defaults: nothing to install by hand."""
-    session.install(CORE)
-    session.run("python", "examples/quickstart.py")
+    """The headline job: HttpInlet → MongoOutlet on ApsPlanner for ~10 s, on embedded servers.
+
+    Real services: ``nox -s demo -- --url https://... --mongodb-uri mongodb://...``.
+    """
+    session.install(CORE, "./databay-http", "./databay-mongo", "./databay-aps", "secantusdb")
+    session.run("python", "examples/headline_demo.py", *session.posargs)

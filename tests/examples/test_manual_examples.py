@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -58,3 +59,21 @@ def test_extending_inlets_metadata(tmp_path):
     result = run_example("extending_inlets.py", lambda out, err: lines(out, pattern), tmp_path)
     assert lines(result.stdout, pattern)
 
+
+
+def test_headline_demo_lands_documents_with_documented_logs():
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "headline_demo.py"), "--seconds", "2.5"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\|[DI]\| "
+    for message in [
+        r"Starting ApsPlanner\(threads:30\) \(databay\.BasePlanner\)",
+        r"http_to_mongo\.0 transfer \(databay\.Link\)",
+        r"http_to_mongo\.0 pulling http://127\.0\.0\.1:\d+/todos/1 \(databay\.HttpInlet\)",
+        r"http_to_mongo\.0 written 1 documents into databay\.test_collection \(databay\.MongoOutlet\)",
+        r"http_to_mongo\.0 done \(databay\.Link\)",
+    ]:
+        assert lines(result.stderr, stamp + message), message
+    landed = int(re.search(r"(\d+) documents landed", result.stdout).group(1))
+    assert landed >= 2 and '"title": "delectus aut autem"' in result.stdout
