@@ -38,8 +38,27 @@ def report(title: str, ours: dict, others: dict[str, dict], higher_is_better) ->
     print("(ratios: how many times better this project is; >1 means better)")
 
 
+def http_to_mongo(old_python: str) -> None:
+    sys.path.insert(0, str(HERE.parent / "examples"))
+    from headline_demo import embedded_mongodb, local_json_endpoint
+
+    documents = [{"id": index, "title": f"todo {index}", "completed": index % 2 == 0} for index in range(100)]
+    with local_json_endpoint(documents) as url, embedded_mongodb() as uri:
+        args = ("http_mongo_bench.py",)
+        report(
+            "HttpInlet → MongoOutlet over local servers: 100 documents per transfer, 200 transfers",
+            measure(sys.executable, *args, "databay", url, uri, "200"),
+            {
+                "databay 0.3.0": measure(old_python, *args, "databay", url, uri, "200"),
+                "hand loop": measure(sys.executable, *args, "loop", url, uri, "200"),
+            },
+            higher_is_better=lambda metric: True,
+        )
+
+
 def main() -> None:
     old_python = sys.argv[1]
+    http_to_mongo(old_python)
     ours = measure(sys.executable, "transfer_bench.py", "databay")
     report(
         "Transfer engine (sync nodes)",

@@ -31,11 +31,12 @@ TODO = {"userId": 1, "id": 1, "title": "delectus aut autem", "completed": False}
 
 
 @contextlib.contextmanager
-def local_json_endpoint() -> Iterator[str]:
-    """Serve TODO at http://127.0.0.1:<free port>/todos/1 on a background thread."""
+def local_json_endpoint(document: object = TODO) -> Iterator[str]:
+    """Serve ``document`` at http://127.0.0.1:<free port>/todos/1 on a background thread."""
     loop = asyncio.new_event_loop()
     app = web.Application()
-    app.router.add_get("/todos/1", lambda request: web.json_response(TODO))
+    body = json.dumps(document).encode()
+    app.router.add_get("/todos/1", lambda request: web.Response(body=body, content_type="application/json"))
     runner = web.AppRunner(app, access_log=None)
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0)
