@@ -118,11 +118,21 @@ class BasePlanner(ABC):
                 return
         self._start_planner()
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Stop scheduling (waiting for running transfers if ``wait``), then shut nodes down."""
+    def shutdown(self, wait: bool = True, *, flush_buffers: bool = False) -> None:
+        """Stop scheduling (waiting for running transfers if ``wait``), then shut nodes down.
+
+        With ``flush_buffers``, each link's buffers release what they hold (:meth:`Link.flush`)
+        after scheduling stops and before the nodes shut down.
+        """
         _LOGGER.info("Shutting down %s", self)
         self._started = False
         self._shutdown_planner(wait)
+        if flush_buffers:
+            for link in self._links:
+                try:
+                    link.flush()
+                except Exception as error:
+                    self._on_exception(error, link)
         for link in self._links:
             try:
                 link.on_shutdown()

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from pathlib import Path
 
 import click
 
 from databay import __version__
+from databay.pipeline import PipelineError, load_pipeline
+from databay.pipeline_runner import run_once, run_until_signalled
+from databay.pipeline_starter import starter_pipeline
 from databay.plugins import PluginInfo, plugins, register_commands
 
 __all__ = ["cli"]
@@ -34,6 +39,43 @@ def plugins_command(as_json: bool, show_all: bool) -> None:
         click.echo(_table(shown))
     if any(plugin.error for plugin in shown):
         sys.exit(1)
+
+
+@cli.command(name="run")
+@click.argument("pipeline", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--check", is_flag=True, help="Only validate the pipeline; start nothing.")
+@click.option("--once", is_flag=True, help="Transfer every link once, then exit (for cron jobs).")
+@click.option("-v", "--verbose", count=True, help="Log more: -v INFO, -vv DEBUG.")
+def run_command(pipeline: Path, check: bool, once: bool, verbose: int) -> None:
+    """Run the planner and links described in a PIPELINE file (TOML).
+
+    Every problem in the file is reported before anything starts (exit status 2).
+    SIGINT/SIGTERM shut down gracefully: running transfers finish, buffers are released.
+    """
+    if verbose:
+        logging.getLogger("databay").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    try:
+        loaded = load_pipeline(pipeline)
+    except PipelineError as error:
+        click.echo(f"Error: {error}", err=True)
+        click.echo("`databay plugins --all` lists the nodes installed here.", err=True)
+        sys.exit(2)
+    if check:
+        click.echo(f"{pipeline}: OK ({len(loaded.links)} link(s), planner {loaded.planner!r})")
+        return
+    succeeded = run_once(loaded) if once else run_until_signalled(loaded)
+    sys.exit(0 if succeeded else 1)
+
+
+@cli.command(name="init")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="pipeline.toml")
+def init_command(path: Path) -> None:
+    """Write a starter pipeline file (default: pipeline.toml) that runs with `databay run`."""
+    if path.exists():
+        click.echo(f"Error: {path} already exists; choose another path.", err=True)
+        sys.exit(2)
+    path.write_text(starter_pipeline(), encoding="utf-8")
+    click.echo(f"Wrote {path}. Try: databay run --check {path} && databay run {path}")
 
 
 def _as_dict(plugin: PluginInfo) -> dict:

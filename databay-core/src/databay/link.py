@@ -26,6 +26,7 @@ from databay.inlet import Inlet
 from databay.outlet import Outlet
 from databay.processing import apply_grouper, apply_processor, as_callables, describe
 from databay.record import Record
+from databay.support.buffers import Buffer
 from databay.update import Update
 
 __all__ = ["Link", "Update"]
@@ -209,23 +210,42 @@ class Link:
 
     def transfer(self) -> None:
         """Run one transfer; works from plain code, worker threads and inside a running loop."""
+        self._transfer(pull=True)
+
+    async def transfer_async(self) -> None:
+        """Run one transfer as a coroutine, for callers (and planners) that run an event loop."""
+        await self._transfer_async(pull=True)
+
+    def flush(self) -> None:
+        """Release what the Buffers among this link's (and its outlets') processors hold.
+
+        One transfer that pulls nothing, with every buffer set to flush: call it when stopping,
+        so no record is left in a buffer.
+        """
+        for processor in (*self.processors, *(p for outlet in self._outlets for p in outlet.processors)):
+            if isinstance(processor, Buffer):
+                processor.flush = True
+        self._transfer(pull=False)
+
+    def _transfer(self, pull: bool) -> None:
         if self._async_nodes:
-            run_sync(self.transfer_async())
+            run_sync(self._transfer_async(pull))
             return
         update = self._next_update()
         records: list[Record] = []
-        for inlet in self._inlets:
-            records += self._pull(inlet, update)
+        if pull:
+            for inlet in self._inlets:
+                records += self._pull(inlet, update)
         for batch in self._batches(records, update):
             for outlet in self._outlets:
                 self._push(outlet, batch, update)
         _LOGGER.debug("%s done", update)
 
-    async def transfer_async(self) -> None:
-        """Run one transfer as a coroutine, for callers (and planners) that run an event loop."""
+    async def _transfer_async(self, pull: bool) -> None:
         update = self._next_update()
-        pulled = await self._pull_concurrently(update)
-        records = [record for records in pulled for record in records]
+        records = []
+        if pull:
+            records = [record for records in await self._pull_concurrently(update) for record in records]
         for batch in self._batches(records, update):
             pushes = []
             for outlet in self._outlets:
