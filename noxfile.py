@@ -51,7 +51,7 @@ def all_together(session: nox.Session) -> None:
     """Every distribution installed together, the whole suite."""
     deps = [dep for _, extra in PLUGINS.values() for dep in extra]
     session.install(CORE, *(f"./{name}" for name in PLUGINS), *TEST_DEPS, *deps)
-    session.run("pytest", "tests/core", *(tests for tests, _ in PLUGINS.values()), "tests/examples", *session.posargs)
+    session.run("pytest", "tests/core", *(tests for tests, _ in PLUGINS.values()), "tests/examples", "tests/pipelines", *session.posargs)
 
 
 @nox.session(python=PYTHON)

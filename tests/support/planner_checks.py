@@ -196,11 +196,13 @@ class TimedInlet(Inlet):
         return [update.transfer_number]
 
 
-def run_until(command: list[str], ready, cwd=None, timeout: float = 30.0) -> subprocess.CompletedProcess:
-    """Start ``command``, wait until ``ready(stdout, stderr)`` holds, then interrupt it (SIGINT) and collect."""
+def run_until(
+    command: list[str], ready, cwd=None, timeout: float = 30.0, stop_signal: int = signal.SIGINT, env=None
+) -> subprocess.CompletedProcess:
+    """Start ``command``, wait until ``ready(stdout, stderr)`` holds, then send ``stop_signal`` and collect."""
     out: list[str] = []
     err: list[str] = []
-    with subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         readers = [
             threading.Thread(target=lambda: out.extend(iter(process.stdout.readline, "")), daemon=True),
             threading.Thread(target=lambda: err.extend(iter(process.stderr.readline, "")), daemon=True),
@@ -210,7 +212,7 @@ def run_until(command: list[str], ready, cwd=None, timeout: float = 30.0) -> sub
         try:
             wait_for(lambda: ready("".join(out), "".join(err)) or process.poll() is not None, timeout)
         finally:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop_signal)
             try:
                 process.wait(timeout)
             finally:
