@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from databay import Inlet, Link
 
 from databay_testing import CollectOutlet, FailingInlet, ListInlet
@@ -142,6 +144,11 @@ class PlannerContract:
         assert outlet.payloads == [1]
         planner.purge()
         assert planner.links == []
+
+    def test_catch_exceptions_is_a_deprecated_alias(self) -> None:
+        with pytest.warns(DeprecationWarning, match="catch_exceptions"):
+            planner = self.make_planner(None, catch_exceptions=True)
+        assert planner.ignore_exceptions
 
     def _overlapping_run(self, overlap: str, duration: float, interval: float, transfers: int, **options):
         """Run a link whose transfers outlast its interval; return the inlet's (start, end) spans."""

@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from databay import BasePlanner, Link, event_loops
+from databay.deprecations import ignore_exceptions_from
 from databay.overlap import Overlap, instance_limit
 
 __all__ = ["ApsPlanner", "APSPlanner"]
@@ -61,11 +62,7 @@ class ApsPlanner(BasePlanner):
         overlap: Overlap = "skip",
         max_instances: int = 10,
     ):
-        if catch_exceptions is not None:
-            warnings.warn(
-                "'catch_exceptions' was renamed to 'ignore_exceptions' in 0.2.0.", DeprecationWarning, stacklevel=2
-            )
-            ignore_exceptions = catch_exceptions
+        ignore_exceptions = ignore_exceptions_from(ignore_exceptions, catch_exceptions, "ApsPlanner")
         self._threads = threads
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested: asyncio.Event | None = None

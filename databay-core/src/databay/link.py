@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Union
 
 from databay.copying import copy_records
+from databay.deprecations import ignore_exceptions_from
 from databay.errors import InvalidNodeError
 from databay.event_loops import run_sync
 from databay.inlet import Inlet
@@ -77,13 +78,7 @@ class Link:
                 stacklevel=2,
             )
             tags = [name]
-        if catch_exceptions is not None:
-            warnings.warn(
-                "Link's 'catch_exceptions' was renamed to 'ignore_exceptions' in 0.2.0.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            ignore_exceptions = catch_exceptions
+        ignore_exceptions = ignore_exceptions_from(ignore_exceptions, catch_exceptions, "Link")
         self._tags: list[str] = [tags] if isinstance(tags, str) else list(tags or [])
         self._interval: Any = interval  # repr() needs it while validating
         self._inlets: list[Inlet] = []

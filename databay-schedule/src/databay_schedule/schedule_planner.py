@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Union
 
 import schedule
 
 from databay import BasePlanner, Link
+from databay.deprecations import ignore_exceptions_from
 from databay.overlap import Overlap
 
 __all__ = ["SchedulePlanner", "ScheduleIntervalError"]
@@ -56,11 +56,7 @@ class SchedulePlanner(BasePlanner):
         overlap: Overlap = "skip",
         max_instances: int = 10,
     ):
-        if catch_exceptions is not None:
-            warnings.warn(
-                "'catch_exceptions' was renamed to 'ignore_exceptions' in 0.2.0.", DeprecationWarning, stacklevel=2
-            )
-            ignore_exceptions = catch_exceptions
+        ignore_exceptions = ignore_exceptions_from(ignore_exceptions, catch_exceptions, "SchedulePlanner")
         if refresh_interval <= 0:
             raise ValueError(f"refresh_interval must be positive, got {refresh_interval!r}")
         self._threads = threads
