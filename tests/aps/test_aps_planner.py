@@ -5,7 +5,7 @@ import pytest
 from databay import Link
 from databay_aps import APSPlanner, ApsPlanner
 
-from databay_testing import CollectOutlet, ListInlet, track_concurrency
+from databay_testing import CollectOutlet, ListInlet, listed_plugin, track_concurrency
 from planner_checks import Background, PlannerContract, SlowAsyncInlet, check_shutdown_at_exit, wait_for
 
 
@@ -60,15 +60,7 @@ def test_repr_alias_and_import_paths():
 
 
 def test_listed_by_databay_plugins():
-    import json
-    import subprocess
-    import sys
-
-    output = subprocess.run(
-        [sys.executable, "-c", "from databay.cli import cli; cli()", "plugins", "--json"], capture_output=True, text=True
-    ).stdout
-    aps = next(plugin for plugin in json.loads(output) if plugin["distribution"] == "databay-aps")
-    assert aps["planners"] == ["ApsPlanner", "APSPlanner"]
+    assert listed_plugin("databay-aps")["planners"] == ["ApsPlanner", "APSPlanner"]
 
 
 def test_shutdown_at_exit():

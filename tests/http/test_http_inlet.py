@@ -12,7 +12,7 @@ from databay import Link
 from databay.misc import inlet_tester
 from databay_http import HttpInlet, HttpInletError, HttpStatusError, InvalidJsonError
 
-from databay_testing import CollectOutlet
+from databay_testing import CollectOutlet, listed_plugin
 from http_server import PEERS, REQUESTS, SAMPLE_DOCUMENTS, LocalServer, json_app
 
 
@@ -173,3 +173,7 @@ class TestHttpInletContract(inlet_tester.InletTester):
 
     def get_inlet(self):
         return [HttpInlet(self.server.url + "/todos"), HttpInlet(self.server.url + "/text", json=False)]
+
+
+def test_listed_by_databay_plugins():
+    assert listed_plugin("databay-http")["inlets"] == ["HttpInlet"]

@@ -9,7 +9,7 @@ from databay import Link, Record
 from databay.misc import outlet_tester
 from databay_mongo import MongoOutlet, MongoOutletError
 
-from databay_testing import ListInlet
+from databay_testing import ListInlet, listed_plugin
 from mongo_server import mongodb_uri
 
 
@@ -164,3 +164,7 @@ class TestMongoOutletContract(outlet_tester.OutletTester):
     def written(self, outlet):
         with pymongo.MongoClient(self.uri) as client:
             return list(client.databay_outlet_tester.default_collection.find({}, {"_id": 0}))
+
+
+def test_listed_by_databay_plugins():
+    assert listed_plugin("databay-mongo")["outlets"] == ["MongoOutlet"]

@@ -1,7 +1,4 @@
 import functools
-import json
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -9,7 +6,7 @@ import pytest
 from databay import Link
 from databay_schedule import ScheduleIntervalError, SchedulePlanner
 
-from databay_testing import CollectOutlet, ListInlet
+from databay_testing import CollectOutlet, ListInlet, listed_plugin
 from planner_checks import Background, PlannerContract, check_shutdown_at_exit, wait_for
 
 Planner = functools.partial(SchedulePlanner, refresh_interval=0.01)
@@ -61,11 +58,7 @@ def test_import_paths_and_listing():
     from databay.planners.schedule_planner import SchedulePlanner as by_path
 
     assert by_name is SchedulePlanner and by_path is SchedulePlanner and error_by_path is ScheduleIntervalError
-    output = subprocess.run(
-        [sys.executable, "-c", "from databay.cli import cli; cli()", "plugins", "--json"], capture_output=True, text=True
-    ).stdout
-    listed = next(p for p in json.loads(output) if p["distribution"] == "databay-schedule")
-    assert listed["planners"] == ["SchedulePlanner"]
+    assert listed_plugin("databay-schedule")["planners"] == ["SchedulePlanner"]
 
 
 def test_shutdown_at_exit():

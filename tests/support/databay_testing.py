@@ -140,3 +140,16 @@ def track_concurrency(inlet: Inlet, running: dict) -> None:
             running["now"] -= 1
 
     inlet.pull = pull
+
+
+def listed_plugin(distribution: str) -> dict:
+    """What `databay plugins --json` (the real CLI, in a subprocess) says about one distribution."""
+    import json
+    import subprocess
+    import sys
+
+    output = subprocess.run(
+        [sys.executable, "-c", "from databay.cli import cli; cli()", "plugins", "--json"],
+        capture_output=True, text=True, check=False,
+    ).stdout
+    return next(plugin for plugin in json.loads(output) if plugin["distribution"] == distribution)
