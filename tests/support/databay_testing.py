@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -144,10 +147,6 @@ def track_concurrency(inlet: Inlet, running: dict) -> None:
 
 def listed_plugin(distribution: str) -> dict:
     """What `databay plugins --json` (the real CLI, in a subprocess) says about one distribution."""
-    import json
-    import subprocess
-    import sys
-
     output = subprocess.run(
         [sys.executable, "-c", "from databay.cli import cli; cli()", "plugins", "--json"],
         capture_output=True, text=True, check=False,
