@@ -1,13 +1,16 @@
 """Copies of records for outlets: isolated from each other and from the inlet, without deepcopy's cost.
 
 ``copy.deepcopy`` spends microseconds per record on its memo and reduce protocol. Payloads
-are overwhelmingly built from dicts, lists, tuples and scalars, so those are copied by hand
-and anything else (or anything cyclic) falls back to ``deepcopy``.
+are overwhelmingly built from the exact built-in types (dicts, lists, tuples, scalars), which
+``marshal`` round-trips in C, keeping shared references and cycles as deepcopy would. A batch
+holding anything else (a class instance, a subclass such as numpy's float64) is copied record by
+record: plain containers by hand, everything else through ``deepcopy``.
 """
 
 from __future__ import annotations
 
 import copy
+import marshal
 from typing import Any
 
 from databay.record import Record
@@ -41,32 +44,42 @@ def copy_payload(value: Any) -> Any:
 
 
 def copy_records(records: list[Record]) -> list[Record]:
-    """Deep copies of ``records``; records sharing metadata keep sharing one copy of it."""
+    """Deep copies of ``records``; records sharing metadata share one copy of it (copy-on-read)."""
+    try:
+        payloads = marshal.loads(marshal.dumps([record.payload for record in records]))
+    except ValueError:  # something marshal does not know (or too deep): copy record by record
+        return [_copy_record(record) for record in records]
     copies = []
     append = copies.append
-    shared_copies: dict[int, dict] = {}
-    for record in records:
+    source = copied = None
+    for record, payload in zip(records, payloads):
         if type(record) is not Record:
             append(copy.deepcopy(record))
             continue
-        payload = record.payload
-        try:
-            if type(payload) not in _IMMUTABLE:
-                payload = copy_payload(payload)
-            metadata = record._metadata
-            if record._shared:
-                key = id(metadata)
-                metadata = shared_copies.get(key)
-                if metadata is None:
-                    metadata = shared_copies[key] = copy_payload(record._metadata)
-            else:
-                metadata = copy_payload(metadata)
-        except RecursionError:  # a cyclic payload: deepcopy's memo handles it
-            append(copy.deepcopy(record))
-            continue
+        metadata = record._metadata
+        if not record._shared:
+            metadata = copy_payload(metadata)
+        elif metadata is source:
+            metadata = copied
+        else:
+            source, metadata = metadata, copy_payload(metadata)
+            copied = metadata
         twin = _new(Record)
         twin.payload = payload
         twin._metadata = metadata
         twin._shared = record._shared
         append(twin)
     return copies
+
+
+def _copy_record(record: Record) -> Record:
+    if type(record) is not Record:
+        return copy.deepcopy(record)
+    try:
+        twin = _new(Record)
+        twin.payload = copy_payload(record.payload)
+        twin._metadata = copy_payload(record._metadata)
+        twin._shared = False
+        return twin
+    except RecursionError:  # cyclic: deepcopy's memo handles it
+        return copy.deepcopy(record)
