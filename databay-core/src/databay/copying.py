@@ -52,7 +52,7 @@ def copy_records(records: list[Record]) -> list[Record]:
     copies = []
     append = copies.append
     source = copied = None
-    for record, payload in zip(records, payloads):
+    for record, payload in zip(records, payloads, strict=True):
         if type(record) is not Record:
             append(copy.deepcopy(record))
             continue
