@@ -43,17 +43,21 @@ def http_to_mongo(old_python: str) -> None:
     from headline_demo import embedded_mongodb, local_json_endpoint
 
     documents = [{"id": index, "title": f"todo {index}", "completed": index % 2 == 0} for index in range(100)]
+    contenders = {"this project": (sys.executable, "databay"), "databay 0.3.0": (old_python, "databay"),
+                  "hand loop": (sys.executable, "loop")}
+    best: dict[str, dict[str, float]] = {name: {"records_per_s": 0.0} for name in contenders}
     with local_json_endpoint(documents) as url, embedded_mongodb() as uri:
-        args = ("http_mongo_bench.py",)
-        report(
-            "HttpInlet → MongoOutlet over local servers: 100 documents per transfer, 200 transfers",
-            measure(sys.executable, *args, "databay", url, uri, "200"),
-            {
-                "databay 0.3.0": measure(old_python, *args, "databay", url, uri, "200"),
-                "hand loop": measure(sys.executable, *args, "loop", url, uri, "200"),
-            },
-            higher_is_better=lambda metric: True,
-        )
+        for _ in range(5):  # interleaved rounds: the in-process server's speed drifts during a run
+            for name, (python, mode) in contenders.items():
+                result = measure(python, "http_mongo_bench.py", mode, url, uri, "200")
+                best[name]["records_per_s"] = max(best[name]["records_per_s"], result["records_per_s"])
+    ours = best.pop("this project")
+    report(
+        "HttpInlet → MongoOutlet over local servers: 100 documents per transfer, 200 transfers (best of 5 interleaved)",
+        ours,
+        best,
+        higher_is_better=lambda metric: True,
+    )
 
 
 def main() -> None:

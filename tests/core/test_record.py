@@ -42,3 +42,10 @@ def test_copy_and_pickle():
     for clone in (copy.deepcopy(record), pickle.loads(pickle.dumps(record))):
         assert clone.payload == [1, 2] and clone.metadata == {"m": [3]}
         assert clone.payload is not record.payload
+
+
+def test_metadata_get_reads_without_copying():
+    base = {"k": 1}
+    record = records_sharing([1], base)[0]
+    assert record.metadata_get("k") == 1 and record.metadata_get("missing", "d") == "d"
+    assert record._shared and record._metadata is base

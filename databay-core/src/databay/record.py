@@ -31,6 +31,10 @@ class Record:
             self._shared = False
         return self._metadata
 
+    def metadata_get(self, key: Any, default: Any = None) -> Any:
+        """One metadata value, read without taking the private copy that ``metadata`` makes."""
+        return self._metadata.get(key, default)
+
     def __repr__(self) -> str:
         return f"Record(payload={self.payload!r}, metadata={self._metadata!r})"
 

@@ -144,14 +144,17 @@ class MongoOutlet(Outlet):
         """Copies of the documents, grouped per collection; list payloads give several documents."""
         grouped: dict[str, list[dict]] = {}
         for record in records:
-            documents = record.payload if isinstance(record.payload, list) else [record.payload]
-            target = grouped.setdefault(record.metadata.get(self.MONGODB_COLLECTION, self.collection), [])
-            for document in documents:
+            target = grouped.setdefault(record.metadata_get(self.MONGODB_COLLECTION, self.collection), [])
+            payload = record.payload
+            if type(payload) is dict:  # the common case, kept cheap
+                target.append(payload.copy())  # insert_many adds _id: never to the caller's dicts
+                continue
+            for document in payload if isinstance(payload, list) else [payload]:
                 if not isinstance(document, dict):
                     raise TypeError(
                         f"{self!r} writes dict payloads as documents, got {type(document).__name__}: {record!r}"
                     )
-                target.append(dict(document))  # insert_many adds _id: never to the caller's dicts
+                target.append(dict(document))
         return grouped
 
     @ensure_connection

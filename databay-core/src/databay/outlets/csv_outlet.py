@@ -35,10 +35,9 @@ class CsvOutlet(Outlet):
     def _target(self, record: Record) -> FileTarget:
         if not isinstance(record.payload, dict):
             raise TypeError(f"{self!r} writes dict payloads as rows, got {type(record.payload).__name__}: {record!r}")
-        metadata = record.metadata
         return (
-            metadata.get(self.CSV_FILE, self.default_filepath),
-            metadata.get(self.FILE_MODE, self.default_file_mode),
+            record.metadata_get(self.CSV_FILE, self.default_filepath),
+            record.metadata_get(self.FILE_MODE, self.default_file_mode),
             "utf-8",
         )
 

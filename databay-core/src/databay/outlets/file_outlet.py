@@ -43,11 +43,10 @@ class FileOutlet(Outlet):
         self.default_encoding = default_encoding
 
     def _target(self, record: Record) -> FileTarget:
-        metadata = record.metadata
         return (
-            metadata.get(self.FILEPATH, self.default_filepath),
-            metadata.get(self.FILE_MODE, self.default_file_mode),
-            metadata.get(self.FILE_ENCODING, self.default_encoding),
+            record.metadata_get(self.FILEPATH, self.default_filepath),
+            record.metadata_get(self.FILE_MODE, self.default_file_mode),
+            record.metadata_get(self.FILE_ENCODING, self.default_encoding),
         )
 
     def push(self, records: list[Record], update: Any) -> None:
