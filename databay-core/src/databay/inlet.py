@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import inspect
 from abc import abstractmethod
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +37,7 @@ class Inlet(Node):
     @property
     def is_async(self) -> bool:
         """Whether :meth:`pull` is a coroutine function."""
-        return inspect.iscoroutinefunction(self.pull)
+        return self._is_coroutine(self.pull)
 
     @abstractmethod
     def pull(self, update: Update) -> Any:

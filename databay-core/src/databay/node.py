@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 from abc import ABC
+from collections.abc import Callable
 
 __all__ = ["Node"]
 
@@ -18,6 +20,16 @@ class Node(ABC):
     def __init__(self) -> None:
         self._active = False
         self._lifecycle_lock = threading.Lock()
+        self._checked_function: object = None
+        self._checked_is_coroutine = False
+
+    def _is_coroutine(self, method: Callable) -> bool:
+        """Whether ``method`` is a coroutine function, remembered per function: transfers ask every time."""
+        function = getattr(method, "__func__", method)
+        if function is not self._checked_function:
+            self._checked_is_coroutine = inspect.iscoroutinefunction(function)
+            self._checked_function = function
+        return self._checked_is_coroutine
 
     @property
     def active(self) -> bool:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import inspect
 from abc import abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Union
@@ -39,7 +38,7 @@ class Outlet(Node):
     @property
     def is_async(self) -> bool:
         """Whether :meth:`push` is a coroutine function."""
-        return inspect.iscoroutinefunction(self.push)
+        return self._is_coroutine(self.push)
 
     @abstractmethod
     def push(self, records: list[Record], update: Update) -> Any:
