@@ -249,3 +249,25 @@ def test_records_are_records():
     outlet = CollectOutlet()
     Link(ListInlet([1]), outlet, 1).transfer()
     assert isinstance(outlet.batches[0][0], Record)
+
+
+def test_blocking_sync_outlets_leave_the_event_loop_free():
+    import threading
+
+    class Recording(CollectOutlet):
+        def push(self, records, update):
+            self.thread = threading.current_thread()
+            super().push(records, update)
+
+    class BlockingRecording(Recording):
+        blocking = True
+
+    inline, offloaded = Recording(), BlockingRecording()
+
+    async def main():
+        await Link(AsyncListInlet([1]), [inline, offloaded], 1).transfer_async()
+        return threading.current_thread()
+
+    loop_thread = asyncio.run(main())
+    assert inline.thread is loop_thread and offloaded.thread is not loop_thread
+    assert inline.payloads == offloaded.payloads == [1]

@@ -246,6 +246,8 @@ class Link:
             for outlet in self._outlets:
                 if outlet.is_async:
                     pushes.append(self._push_async(outlet, batch, update))
+                elif outlet.blocking:
+                    pushes.append(asyncio.to_thread(self._push, outlet, batch, update))
                 else:
                     self._push(outlet, batch, update)
             await _gather_or_cancel(pushes)

@@ -62,6 +62,8 @@ class MongoOutlet(Outlet):
     MONGODB_COLLECTION: MetadataKey = MetadataKey("MongoOutlet.MONGODB_COLLECTION")
     """Name of collection to write to."""
 
+    blocking = True  # pymongo waits on the network; in async links, push runs in a worker thread
+
     def __init__(
         self,
         database_name: str = "databay",
