@@ -209,7 +209,7 @@ class Link:
 
     async def transfer_async(self) -> None:
         """Run one transfer as a coroutine, for callers (and planners) that run an event loop."""
-        await self._transfer_async(pull=True)
+        await self._transfer_async(pull=True, offload_blocking=True)
 
     def flush(self) -> None:
         """Release what the Buffers among this link's (and its outlets') processors hold.
@@ -223,8 +223,8 @@ class Link:
         self._transfer(pull=False)
 
     def _transfer(self, pull: bool) -> None:
-        if self._async_nodes:
-            run_sync(self._transfer_async(pull))
+        if self._async_nodes:  # on this thread's own loop, nothing else waits: blocking pushes stay inline
+            run_sync(self._transfer_async(pull, offload_blocking=False))
             return
         update = self._next_update()
         records: list[Record] = []
@@ -236,7 +236,7 @@ class Link:
                 self._push(outlet, batch, update)
         _LOGGER.debug("%s done", update)
 
-    async def _transfer_async(self, pull: bool) -> None:
+    async def _transfer_async(self, pull: bool, offload_blocking: bool) -> None:
         update = self._next_update()
         records = []
         if pull:
@@ -246,7 +246,7 @@ class Link:
             for outlet in self._outlets:
                 if outlet.is_async:
                     pushes.append(self._push_async(outlet, batch, update))
-                elif outlet.blocking:
+                elif outlet.blocking and offload_blocking:
                     pushes.append(asyncio.to_thread(self._push, outlet, batch, update))
                 else:
                     self._push(outlet, batch, update)

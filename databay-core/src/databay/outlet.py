@@ -32,9 +32,10 @@ class Outlet(Node):
     """
 
     blocking: bool = False
-    """Set True on a sync outlet whose push waits on I/O (a database client, say): in a link
-    that runs on an event loop, its push then runs in a worker thread instead of stalling the
-    loop and every other link on it. It must then be safe to push from several threads."""
+    """Set True on a sync outlet whose push waits on I/O (a database client, say): when a link
+    is awaited on a shared event loop (``transfer_async``, as ApsPlanner does), its push then runs
+    in a worker thread instead of stalling the loop and every other link on it. It must then be
+    safe to push from several threads."""
 
     def __init__(self, processors: Union[Processor, list[Processor], None] = None):
         super().__init__()
