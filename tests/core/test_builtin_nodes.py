@@ -10,14 +10,15 @@ from databay.outlets import CsvOutlet, FileOutlet, NullOutlet, PrintOutlet
 from databay_testing import CollectOutlet, ListInlet
 
 
-def run(inlet, outlet, transfers=1):
-    inlet.try_start()
-    outlet.try_start()
-    link = Link(inlet, outlet, 1)
+def run(inlets, outlet, transfers=1):
+    inlets = inlets if isinstance(inlets, list) else [inlets]
+    for node in (*inlets, outlet):
+        node.try_start()
+    link = Link(inlets, outlet, 1)
     for _ in range(transfers):
         link.transfer()
-    inlet.try_shutdown()
-    outlet.try_shutdown()
+    for node in (*inlets, outlet):
+        node.try_shutdown()
 
 
 def test_random_int_inlet_range():
@@ -67,6 +68,21 @@ def test_file_outlet_with_metadata(tmp_path):
     assert other.read_text() == "4\n"
 
 
+def test_file_outlet_opens_each_records_file_with_its_mode_in_order(tmp_path):
+    """As databay 0.3: a 'w' record truncates what the records before it wrote."""
+    path = tmp_path / "out.txt"
+    run(ListInlet([1, 2, 3], metadata={FileOutlet.FILE_MODE: "w"}), FileOutlet(str(path)))
+    assert path.read_text() == "3\n"
+    write = {FileOutlet.FILE_MODE: "w"}
+    run([ListInlet([4]), ListInlet([5], metadata=write), ListInlet([6, 7])], FileOutlet(str(path)))
+    assert path.read_text() == "5\n6\n7\n"
+    run(ListInlet([8, 9]), FileOutlet(str(path), default_file_mode="w"))
+    assert path.read_text() == "9\n"
+    with pytest.raises(FileExistsError):
+        run(ListInlet([1, 2]), FileOutlet(str(tmp_path / "new.txt"), default_file_mode="x"))
+    assert (tmp_path / "new.txt").read_text() == "1\n"
+
+
 def test_csv_outlet_header_once_per_file(tmp_path):
     cats, dogs = tmp_path / "cat.csv", tmp_path / "dog.csv"
     outlet = CsvOutlet(str(cats))
@@ -75,6 +91,22 @@ def test_csv_outlet_header_once_per_file(tmp_path):
     run(ListInlet([{"a": 7, "b": 8}], metadata={CsvOutlet.CSV_FILE: str(dogs)}), outlet)
     assert list(csv.reader(cats.read_text().splitlines())) == [["a", "b"], ["1", "2"], ["3", "4"], ["5", "6"]]
     assert list(csv.reader(dogs.read_text().splitlines())) == [["a", "b"], ["7", "8"]]
+
+
+def test_csv_outlet_writes_each_records_own_values_as_databay_03(tmp_path):
+    """Keys that differ from the header are not an error: each row holds its record's values, in its key order."""
+    path = tmp_path / "rows.csv"
+    run(ListInlet([{"a": 1, "b": 2}, {"b": 3, "c": 4}, {"z": 5}]), CsvOutlet(str(path)))
+    assert path.read_bytes() == b"a,b\r\n1,2\r\n3,4\r\n5\r\n"
+
+
+def test_csv_outlet_w_mode_rewrites_header_and_row_per_record(tmp_path):
+    path = tmp_path / "last.csv"
+    write = {CsvOutlet.FILE_MODE: "w"}
+    run([ListInlet([{"a": 1}]), ListInlet([{"b": 2}, {"c": 3}], metadata=write)], CsvOutlet(str(path)))
+    assert path.read_bytes() == b"c\r\n3\r\n"
+    run([ListInlet([{"d": 4}], metadata=write), ListInlet([{"e": 5}])], CsvOutlet(str(path)))
+    assert path.read_bytes() == b"d\r\n4\r\n5\r\n"
 
 
 def test_csv_outlet_rejects_non_dict_payloads(tmp_path):

@@ -1,13 +1,14 @@
-"""CsvOutlet: writes dict payloads as CSV rows, with the header once per file."""
+"""CsvOutlet: writes dict payloads as CSV rows, with a header in each new or emptied file."""
 
 from __future__ import annotations
 
 import csv
 import logging
-from typing import Any
+import os
+from typing import IO, Any
 
 from databay.outlet import MetadataKey, Outlet
-from databay.outlets.file_targets import FileTarget, open_targets
+from databay.outlets.file_targets import FileTarget, write_in_turn
 from databay.record import Record
 
 __all__ = ["CsvOutlet"]
@@ -16,7 +17,7 @@ _LOGGER = logging.getLogger("databay.CsvOutlet")
 
 
 class CsvOutlet(Outlet):
-    """Writes each record's dict payload as a CSV row; the header is the first row's keys.
+    """Writes each record's dict payload as a CSV row; a new file's header is its first row's keys.
 
     :param default_filepath: csv file for records without ``CsvOutlet.CSV_FILE`` metadata.
     :param default_file_mode: open mode for records without ``CsvOutlet.FILE_MODE``.
@@ -33,8 +34,6 @@ class CsvOutlet(Outlet):
         self.default_file_mode = default_file_mode
 
     def _target(self, record: Record) -> FileTarget:
-        if not isinstance(record.payload, dict):
-            raise TypeError(f"{self!r} writes dict payloads as rows, got {type(record.payload).__name__}: {record!r}")
         return (
             record.metadata_get(self.CSV_FILE, self.default_filepath),
             record.metadata_get(self.FILE_MODE, self.default_file_mode),
@@ -42,13 +41,26 @@ class CsvOutlet(Outlet):
         )
 
     def push(self, records: list[Record], update: Any) -> None:
-        """Write the records as rows; a new or emptied file gets the header first."""
-        for file, is_empty, group in open_targets(records, self._target):
-            writer = csv.DictWriter(file, fieldnames=list(group[0].payload))
-            if is_empty:
-                writer.writeheader()
-            writer.writerows(record.payload for record in group)
-            _LOGGER.debug("%s wrote %d rows to %s", update, len(group), file.name)
+        """Write each record as a row of its own keys' values, as databay 0.3 did.
+
+        The header (the record's keys) goes first into an empty file, and every time a ``'w'`` mode
+        reopens it; records whose keys differ from the header are written as they are.
+        """
+
+        def write(file: IO[str], batch: list[Record]) -> None:
+            writer = csv.writer(file)
+            header = "w" in file.mode or os.fstat(file.fileno()).st_size == 0
+            for record in batch:
+                payload = record.payload
+                if not isinstance(payload, dict):
+                    raise TypeError(f"{self!r} writes dict payloads as rows, got {type(payload).__name__}: {record!r}")
+                if header:
+                    writer.writerow(payload.keys())
+                    header = False
+                writer.writerow(payload.values())
+            _LOGGER.debug("%s wrote %d rows to %s", update, len(batch), file.name)
+
+        write_in_turn(records, self._target, write, newline="")
 
     def __repr__(self) -> str:
         return f"CsvOutlet(default_filepath:{self.default_filepath})"

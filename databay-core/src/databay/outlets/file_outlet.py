@@ -1,12 +1,12 @@
-"""FileOutlet: appends each record's payload to a file, one line per record."""
+"""FileOutlet: writes each record's payload as a line of a file."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import IO, Any
 
 from databay.outlet import MetadataKey, Outlet
-from databay.outlets.file_targets import FileTarget, open_targets
+from databay.outlets.file_targets import FileTarget, write_in_turn
 from databay.record import Record
 
 __all__ = ["FileOutlet"]
@@ -50,10 +50,13 @@ class FileOutlet(Outlet):
         )
 
     def push(self, records: list[Record], update: Any) -> None:
-        """Write the records, one line each."""
-        for file, _, group in open_targets(records, self._target):
-            file.writelines(f"{record.payload}\n" for record in group)
-            _LOGGER.debug("%s wrote %d records to %s", update, len(group), file.name)
+        """Write the records, one line each, opening each record's file with its own mode."""
+
+        def write(file: IO[str], batch: list[Record]) -> None:
+            file.writelines(f"{record.payload!s}\n" for record in batch)
+            _LOGGER.debug("%s wrote %d records to %s", update, len(batch), file.name)
+
+        write_in_turn(records, self._target, write)
 
     def __repr__(self) -> str:
         return f"FileOutlet(default_filepath:{self.default_filepath})"

@@ -1,31 +1,36 @@
-"""Which file each record goes to: shared by the file-writing outlets."""
+"""Opening the file each record goes to: shared by the file-writing outlets."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from itertools import groupby
 from pathlib import Path
 from typing import IO
 
 from databay.record import Record
 
-__all__ = ["FileTarget", "open_targets"]
+__all__ = ["FileTarget", "write_in_turn"]
 
 FileTarget = tuple[str, str, str]
 """(path, mode, encoding)"""
 
 
-def open_targets(
+def write_in_turn(
     records: list[Record],
     target_of: Callable[[Record], FileTarget],
-) -> Iterator[tuple[IO[str], bool, list[Record]]]:
-    """Group records by target file, in first-seen order, and open each file once.
+    write: Callable[[IO[str], list[Record]], None],
+    newline: str | None = None,
+) -> None:
+    """Open each record's file with its own mode, in record order, as databay 0.3 did per record.
 
-    Yields ``(file, is_empty, records)``; parent directories are created as needed.
+    Consecutive records appending to one file share a single open, which leaves the file the same.
+    Other modes are opened once per record, so a run of ``'w'`` records leaves only the last one
+    and ``'x'`` refuses the second. Parent folders are created as needed.
     """
-    groups: dict[FileTarget, list[Record]] = {}
-    for record in records:
-        groups.setdefault(target_of(record), []).append(record)
-    for (path, mode, encoding), group in groups.items():
+    for (path, mode, encoding), run in groupby(records, key=target_of):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with open(path, mode, encoding=encoding, newline="") as file:
-            yield file, file.tell() == 0, group
+        group = list(run)
+        opens = [group] if "a" in mode else [[record] for record in group]
+        for batch in opens:
+            with open(path, mode, encoding=encoding, newline=newline) as file:
+                write(file, batch)
