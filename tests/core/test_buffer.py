@@ -1,8 +1,10 @@
 import threading
 import time
 
-from databay import Record
+from databay import Link, Record
 from databay.support.buffers import Buffer
+
+from databay_testing import CollectOutlet, ListInlet
 
 
 def records(*payloads):
@@ -73,6 +75,18 @@ def test_failing_controller_is_logged_and_skipped(caplog):
     buffer = Buffer(custom_controllers=[broken, lambda rs: True])
     assert len(buffer(records(1))) == 1
     assert "nope" in caplog.text
+    assert "Buffer(count_threshold=None, time_threshold=None, stored=1): controller" in caplog.text
+    assert "broken failed" in caplog.text
+
+
+def test_failing_controller_log_names_the_owner(caplog):
+    def broken(rs):
+        raise ValueError("nope")
+
+    buffer = Buffer(custom_controllers=broken)
+    buffer.owner = link = Link(ListInlet([1]), CollectOutlet(), 1, tags="owned", processors=buffer)
+    link.transfer()
+    assert f"{buffer!r} in {link!r}: controller" in caplog.text
 
 
 def test_flush_releases_and_resets():

@@ -1,9 +1,11 @@
-"""`databay run --check` on a catalogue of broken files: each problem is reported, all at once, exit 2."""
+"""`databay run --check` on a catalogue of broken files (each problem reported, all at once, exit 2); what a valid file builds."""
 
 import subprocess
 import sys
 
 import pytest
+
+from databay.pipeline import load_pipeline
 
 DATABAY = [sys.executable, "-c", "from databay.cli import cli; cli()"]
 
@@ -77,3 +79,12 @@ def test_all_problems_reported_at_once(tmp_path):
     path.write_text('[planner]\ntype = "NoPlanner"\n' + VALID_LINK.replace('"1s"', '"soon"').replace('"PrintOutlet"', '"NoOutlet"'))
     result = subprocess.run([*DATABAY, "run", "--check", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "3 problem(s)" in result.stderr
+
+
+def test_buffer_logs_name_their_link(tmp_path, caplog):
+    (tmp_path / "owner_controllers.py").write_text("def broken(records):\n    raise ValueError('nope')\n")
+    path = tmp_path / "buffered.toml"
+    path.write_text(PLANNER + VALID_LINK + '[links.buffer]\ncustom_controllers = "owner_controllers:broken"\n')
+    (link,) = load_pipeline(path).links
+    link.transfer()
+    assert f"in {link!r}: controller broken failed" in caplog.text

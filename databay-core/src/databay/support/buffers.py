@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Union
 
+from databay.processing import describe
 from databay.record import Record
 
 __all__ = ["Buffer"]
@@ -51,6 +52,8 @@ class Buffer:
         self.records: list[Record] = []
         self.time_start: float | None = None
         self.flush = False
+        self.owner: object | None = None
+        """The link or outlet this buffer serves, named in its logs (the manual allows one)."""
         self._lock = threading.Lock()
 
     def _count_controller(self, records: list[Record]) -> bool:
@@ -77,7 +80,8 @@ class Buffer:
             try:
                 decision = bool(controller(self.records))
             except Exception:
-                _LOGGER.exception("Buffer controller %r failed; skipping it", controller)
+                owner = "" if self.owner is None else f" in {self.owner!r}"
+                _LOGGER.exception("%r%s: controller %s failed; skipping it", self, owner, describe(controller))
                 continue
             if decision != self.conjugate_controllers:
                 return decision  # OR found a True, or AND found a False
