@@ -58,3 +58,15 @@ def test_load_plugins_env_limits_and_blocks():
     assert [plugin["name"] for plugin in only_example] == ["example"]
     blocked = databay_cli("plugins", "--json", DATABAY_LOAD_PLUGINS="")
     assert blocked.returncode == 0 and json.loads(blocked.stdout) == []
+
+
+def test_pipeline_leaves_keys_a_kwargs_constructor_takes_to_it(tmp_path):
+    """CountingInlet(count=3, *args, **kwargs): keys its signature does not name reach the constructor."""
+    path = tmp_path / "counting.toml"
+    link = '[[links]]\ninterval = 1\n[[links.inlets]]\ntype = "CountingInlet"\n{}\n[[links.outlets]]\ntype = "MemoryOutlet"\n'
+    path.write_text(link.format('metadata = { source = "toml" }'))
+    assert "links[0]" not in databay_cli("run", "--check", str(path)).stderr  # only the missing [planner]
+    path.write_text(link.format('metdata = { source = "toml" }'))
+    assert "links[0].inlets[0] (CountingInlet): CountingInlet(metdata=…) failed: TypeError" in databay_cli(
+        "run", "--check", str(path)
+    ).stderr

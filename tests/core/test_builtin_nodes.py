@@ -29,6 +29,17 @@ def test_random_int_inlet_range():
         RandomIntInlet(min=5, max=1)
 
 
+def test_positional_arguments_as_in_databay_03(tmp_path):
+    def processor(records):
+        return records
+
+    assert RandomIntInlet(1, 2, {"k": "v"}).metadata == {"k": "v"}
+    assert FileInlet(str(tmp_path), FileInletMode.FILE, {"k": "v"}).metadata == {"k": "v"}
+    assert PrintOutlet(True, False, processor).processors == [processor]
+    assert FileOutlet("out.txt", "a", "utf-8", [processor]).processors == [processor]
+    assert CsvOutlet("out.csv", "a", processor).processors == [processor]
+
+
 def test_null_nodes():
     outlet = CollectOutlet()
     run(NullInlet(), outlet)

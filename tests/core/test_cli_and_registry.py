@@ -1,3 +1,4 @@
+import inspect
 import json
 import subprocess
 import sys
@@ -52,6 +53,20 @@ def test_missing_first_party_node_names_the_extra(name):
         plugins.node_class(kind, name)
     with pytest.raises(ImportError, match=rf"databay\[{extra}\]"):
         exec(f"from databay.{kind}s import {name}")
+
+
+@pytest.mark.parametrize(("kind", "base_parameter"), [("inlet", "metadata"), ("outlet", "processors")])
+def test_first_party_nodes_name_every_constructor_parameter(kind, base_parameter):
+    """No *args/**kwargs pass-through: docs, the pipeline loader and type checkers read the signature as it is."""
+    first_party = {"databay", *(distribution for _, distribution, _ in plugins.PROVIDERS.values())}
+    for entry in plugins.nodes(kind).values():
+        if entry.plugin.distribution not in first_party:
+            continue
+        parameters = inspect.signature(entry.cls).parameters.values()
+        assert {parameter.kind for parameter in parameters}.isdisjoint(
+            {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}
+        ), entry.name
+        assert base_parameter in [parameter.name for parameter in parameters], entry.name
 
 
 def test_unknown_node_lists_close_matches():

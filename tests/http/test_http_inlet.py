@@ -151,6 +151,11 @@ def test_cacert_verifies_tls(tls_server):
         transfer(HttpInlet(local.url + "/todo"))
 
 
+def test_positional_arguments_as_in_databay_03():
+    inlet = HttpInlet("http://127.0.0.1:1/", False, None, {"q": "1"}, {"X-A": "b"}, {"source": "web"})
+    assert (inlet.json, inlet.params, inlet.headers, inlet.metadata) == (False, {"q": "1"}, {"X-A": "b"}, {"source": "web"})
+
+
 def test_import_paths():
     from databay.inlets import HttpInlet as by_name
     from databay.inlets.http_inlet import HttpInlet as by_path

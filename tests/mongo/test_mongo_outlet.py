@@ -101,6 +101,14 @@ def test_unreachable_server_fails_fast_naming_host_and_database():
         outlet.try_start()
 
 
+def test_positional_arguments_as_in_databay_03():
+    def processor(records):
+        return records
+
+    outlet = MongoOutlet("inventory", "items", "127.0.0.1", 27018, processor)
+    assert (outlet.collection, outlet.address, outlet.processors) == ("items", "127.0.0.1:27018", [processor])
+
+
 def test_credentials_never_in_repr_logs_or_errors(caplog):
     uri = f"mongodb://alice:hunter2@127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=300"
     outlet = MongoOutlet("inventory", uri=uri, timeout=0.3)

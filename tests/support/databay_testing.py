@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import subprocess
 import sys
@@ -10,13 +11,14 @@ import threading
 from typing import Any
 
 from databay import BasePlanner, Inlet, Link, Outlet
+from databay.outlet import Processor
 
 
 class ListInlet(Inlet):
     """Returns a fresh copy of ``data`` on each pull."""
 
-    def __init__(self, data: Any, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any, metadata: dict | None = None):
+        super().__init__(metadata)
         self.data = data
         self.pulls = 0
 
@@ -26,8 +28,8 @@ class ListInlet(Inlet):
 
 
 class AsyncListInlet(ListInlet):
-    def __init__(self, data: Any, delay: float = 0.0, *args: Any, **kwargs: Any):
-        super().__init__(data, *args, **kwargs)
+    def __init__(self, data: Any, delay: float = 0.0, metadata: dict | None = None):
+        super().__init__(data, metadata)
         self.delay = delay
         self.running = 0
         self.max_running = 0
@@ -48,8 +50,8 @@ class FailingInlet(Inlet):
 class CollectOutlet(Outlet):
     """Keeps every batch it is pushed, with its update."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def __init__(self, processors: Processor | list[Processor] | None = None):
+        super().__init__(processors)
         self.batches: list = []
         self.updates: list = []
         self.started = 0
@@ -82,13 +84,21 @@ class FailingOutlet(Outlet):
 
 
 class ThreadPlanner(BasePlanner):
-    """A minimal real planner: one thread per link, transferring every interval."""
+    """A minimal real planner: one thread per link, transferring every interval.
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._running = False
-        super().__init__(*args, **kwargs)
+    It takes BasePlanner's arguments as they are: its own state is made on first use, since
+    BasePlanner's constructor already schedules the links it is given.
+    """
+
+    _running = False
+
+    @functools.cached_property
+    def _stop(self) -> threading.Event:
+        return threading.Event()
+
+    @functools.cached_property
+    def _threads(self) -> list[threading.Thread]:
+        return []
 
     def _schedule(self, link: Link) -> None:
         link.set_job(link)

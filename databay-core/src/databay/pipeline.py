@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import tomllib
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,19 +151,27 @@ class _Builder:
             return None
 
     def arguments_fit(self, cls: type, arguments: dict, where: str) -> bool:
-        """Check keys against the class's constructor (following ``**kwargs`` up the MRO) and simple types."""
-        parameters = _constructor_parameters(cls)
+        """Check keys against the class's constructor signature, and values against simple types."""
+        signature = _signature(cls)
+        parameters = {
+            name: parameter
+            for name, parameter in signature.parameters.items()
+            if parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        }
+        takes_any_key = any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in signature.parameters.values())
         fits = True
         for key, value in arguments.items():
             parameter = parameters.get(key)
             if parameter is None:
+                if takes_any_key:
+                    continue
                 close = difflib.get_close_matches(key, list(parameters), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 accepted = ", ".join(parameters) or "none"
                 self.problem(where, f"unknown argument {key!r}{hint}; {cls.__name__} accepts: {accepted}")
                 fits = False
                 continue
-            expected = _expected_type(cls, parameter)
+            expected = _expected_type(parameter)
             if expected is not None and not _is_instance(value, expected):
                 self.problem(
                     where, f"{key!r} must be {expected.__name__}, got {type(value).__name__} {value!r}"
@@ -250,42 +259,26 @@ class _Builder:
 _EXAMPLE = {"inlet": "HttpInlet", "outlet": "MongoOutlet", "planner": "ApsPlanner"}
 
 
-def _constructor_parameters(cls: type) -> dict[str, inspect.Parameter]:
-    """Keyword parameters a class accepts, following ``**kwargs`` pass-through up its MRO."""
-    parameters: dict[str, inspect.Parameter] = {}
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        passes_on = False
-        for name, parameter in inspect.signature(init).parameters.items():
-            if name == "self" or parameter.kind is inspect.Parameter.VAR_POSITIONAL:
-                continue
-            if parameter.kind is inspect.Parameter.VAR_KEYWORD:
-                passes_on = True
-                continue
-            parameters.setdefault(name, parameter)
-        if not passes_on:
-            break
-    return parameters
+def _signature(cls: type) -> inspect.Signature:
+    """The constructor's signature, with its annotations evaluated when they can be."""
+    try:
+        return inspect.signature(cls, eval_str=True)
+    except (NameError, AttributeError, TypeError):  # e.g. a name imported only for type checkers
+        return inspect.signature(cls)
 
 
 _SIMPLE = (bool, int, float, str, list, dict)
 
 
-def _expected_type(cls: type, parameter: inspect.Parameter) -> type | None:
-    """A simple type to check a value against, from the annotation or the default, when there is one."""
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is not None and parameter.name in getattr(init, "__annotations__", {}):
-            try:
-                hint = typing.get_type_hints(init).get(parameter.name)
-            except Exception:
-                break
-            options = [arg for arg in typing.get_args(hint) if arg is not type(None)] if typing.get_args(hint) else [hint]
-            if len(options) == 1 and options[0] in _SIMPLE:
-                return options[0]
-            return None
+def _expected_type(parameter: inspect.Parameter) -> type | None:
+    """A simple type to check a value against, from the annotation or else the default, when there is one."""
+    annotation = parameter.annotation
+    if annotation is not inspect.Parameter.empty and not isinstance(annotation, str):
+        options = [annotation]
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+            options = [option for option in typing.get_args(annotation) if option is not type(None)]
+        simple = [typing.get_origin(option) or option for option in options]
+        return simple[0] if len(simple) == 1 and simple[0] in _SIMPLE else None
     default = parameter.default
     if default is not inspect.Parameter.empty and default is not None and type(default) in _SIMPLE:
         return type(default)

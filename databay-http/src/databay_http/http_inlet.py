@@ -49,6 +49,7 @@ class HttpInlet(Inlet):
     :param cacert: path of a CA bundle to verify TLS against.
     :param params: query parameters of the request.
     :param headers: headers of the request.
+    :param metadata: global metadata of the records, as for any :class:`~databay.inlet.Inlet`.
     :param timeout: seconds a request may take in total.
     """
 
@@ -59,11 +60,11 @@ class HttpInlet(Inlet):
         cacert: str | None = None,
         params: dict | None = None,
         headers: LooseHeaders | None = None,
-        *args: Any,
+        metadata: dict | None = None,
+        *,
         timeout: float = 30.0,
-        **kwargs: Any,
     ):
-        super().__init__(*args, **kwargs)
+        super().__init__(metadata)
         self.url = url
         self.json = json
         self.cacert = cacert

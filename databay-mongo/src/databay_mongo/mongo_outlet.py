@@ -7,13 +7,13 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 
 import pymongo
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from databay.outlet import MetadataKey, Outlet
+from databay.outlet import MetadataKey, Outlet, Processor
 from databay.record import Record
 
 __all__ = ["MongoOutlet", "MongoOutletError", "MongoCollectionNotFound", "ensure_connection"]
@@ -55,6 +55,7 @@ class MongoOutlet(Outlet):
     :param collection: collection for records without ``MONGODB_COLLECTION`` metadata.
     :param host: MongoDB host (pymongo's default ``localhost`` when None).
     :param port: MongoDB port (pymongo's default ``27017`` when None).
+    :param processors: processors of this outlet, as for any :class:`~databay.outlet.Outlet`.
     :param uri: a MongoDB connection string, instead of host and port.
     :param timeout: seconds to wait for the server before failing.
     """
@@ -70,12 +71,12 @@ class MongoOutlet(Outlet):
         collection: str = "default_collection",
         host: str | None = None,
         port: int | None = None,
-        *args: Any,
+        processors: Union[Processor, list[Processor], None] = None,
+        *,
         uri: str | None = None,
         timeout: float = 5.0,
-        **kwargs: Any,
     ):
-        super().__init__(*args, **kwargs)
+        super().__init__(processors)
         if uri is not None and (host is not None or port is not None):
             raise ValueError("MongoOutlet takes either uri= or host/port, not both")
         self.database_name = database_name

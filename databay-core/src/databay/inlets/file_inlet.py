@@ -24,6 +24,7 @@ class FileInlet(Inlet):
 
     :param filepath: path of the file.
     :param read_mode: :class:`FileInletMode`; a line per transfer by default.
+    :param metadata: global metadata of the records, as for any :class:`~databay.inlet.Inlet`.
     :param encoding: text encoding of the file.
     """
 
@@ -31,11 +32,11 @@ class FileInlet(Inlet):
         self,
         filepath: str,
         read_mode: FileInletMode = FileInletMode.LINE,
-        *args: Any,
+        metadata: dict | None = None,
+        *,
         encoding: str = "utf-8",
-        **kwargs: Any,
     ):
-        super().__init__(*args, **kwargs)
+        super().__init__(metadata)
         self.filepath = filepath
         self.read_mode = FileInletMode(read_mode)
         self.encoding = encoding

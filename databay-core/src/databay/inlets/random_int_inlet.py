@@ -11,10 +11,13 @@ __all__ = ["RandomIntInlet"]
 
 
 class RandomIntInlet(Inlet):
-    """Produces a random integer between ``min`` and ``max`` (inclusive) on each transfer."""
+    """Produces a random integer between ``min`` and ``max`` (inclusive) on each transfer.
 
-    def __init__(self, min: int = 0, max: int = 100, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    :param metadata: global metadata of the records, as for any :class:`~databay.inlet.Inlet`.
+    """
+
+    def __init__(self, min: int = 0, max: int = 100, metadata: dict | None = None):
+        super().__init__(metadata)
         if min > max:
             raise ValueError(f"RandomIntInlet min ({min}) is greater than max ({max})")
         self.min = min

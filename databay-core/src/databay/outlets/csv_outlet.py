@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import logging
 import os
-from typing import IO, Any
+from typing import IO, Any, Union
 
-from databay.outlet import MetadataKey, Outlet
+from databay.outlet import MetadataKey, Outlet, Processor
 from databay.outlets.file_targets import FileTarget, write_in_turn
 from databay.record import Record
 
@@ -21,6 +21,7 @@ class CsvOutlet(Outlet):
 
     :param default_filepath: csv file for records without ``CsvOutlet.CSV_FILE`` metadata.
     :param default_file_mode: open mode for records without ``CsvOutlet.FILE_MODE``.
+    :param processors: processors of this outlet, as for any :class:`~databay.outlet.Outlet`.
     """
 
     CSV_FILE: MetadataKey = MetadataKey("CsvOutlet.CSV_FILE")
@@ -28,8 +29,13 @@ class CsvOutlet(Outlet):
     FILE_MODE: MetadataKey = MetadataKey("CsvOutlet.FILE_MODE")
     """Write mode to use when writing into the csv file."""
 
-    def __init__(self, default_filepath: str, default_file_mode: str = "a", *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        default_filepath: str,
+        default_file_mode: str = "a",
+        processors: Union[Processor, list[Processor], None] = None,
+    ):
+        super().__init__(processors)
         self.default_filepath = default_filepath
         self.default_file_mode = default_file_mode
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import IO, Any
+from typing import IO, Any, Union
 
-from databay.outlet import MetadataKey, Outlet
+from databay.outlet import MetadataKey, Outlet, Processor
 from databay.outlets.file_targets import FileTarget, write_in_turn
 from databay.record import Record
 
@@ -20,6 +20,7 @@ class FileOutlet(Outlet):
     :param default_filepath: file for records without ``FileOutlet.FILEPATH`` metadata.
     :param default_file_mode: open mode for records without ``FileOutlet.FILE_MODE``.
     :param default_encoding: encoding for records without ``FileOutlet.FILE_ENCODING``.
+    :param processors: processors of this outlet, as for any :class:`~databay.outlet.Outlet`.
     """
 
     FILEPATH: MetadataKey = MetadataKey("FileOutlet.FILEPATH")
@@ -34,10 +35,9 @@ class FileOutlet(Outlet):
         default_filepath: str,
         default_file_mode: str = "a",
         default_encoding: str = "utf-8",
-        *args: Any,
-        **kwargs: Any,
+        processors: Union[Processor, list[Processor], None] = None,
     ):
-        super().__init__(*args, **kwargs)
+        super().__init__(processors)
         self.default_filepath = default_filepath
         self.default_file_mode = default_file_mode
         self.default_encoding = default_encoding

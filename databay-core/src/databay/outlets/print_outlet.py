@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union
 
-from databay.outlet import Outlet
+from databay.outlet import Outlet, Processor
 
 __all__ = ["PrintOutlet"]
 
@@ -14,10 +14,16 @@ class PrintOutlet(Outlet):
 
     :param only_payload: print only the payload, not the whole record.
     :param skip_update: leave out the update prefix.
+    :param processors: processors of this outlet, as for any :class:`~databay.outlet.Outlet`.
     """
 
-    def __init__(self, only_payload: bool = False, skip_update: bool = False, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        only_payload: bool = False,
+        skip_update: bool = False,
+        processors: Union[Processor, list[Processor], None] = None,
+    ):
+        super().__init__(processors)
         self.only_payload = only_payload
         self.skip_update = skip_update
 
