@@ -1,3 +1,4 @@
+import importlib
 import inspect
 import json
 import subprocess
@@ -44,21 +45,48 @@ def test_builtins_resolve_through_the_registry():
     assert plugins.nodes("outlet")["FileOutlet"].plugin.distribution == "databay"
 
 
+# databay 0.3's module paths of the nodes that moved to plugin distributions.
+LEGACY_MODULES = {
+    "HttpInlet": "databay.inlets.http_inlet",
+    "MongoOutlet": "databay.outlets.mongo_outlet",
+    "ApsPlanner": "databay.planners.aps_planner",
+    "APSPlanner": "databay.planners.aps_planner",
+    "SchedulePlanner": "databay.planners.schedule_planner",
+}
+
+
 @pytest.mark.parametrize("name", sorted(plugins.PROVIDERS))
 def test_missing_first_party_node_names_the_extra(name):
-    kind, distribution, extra = plugins.PROVIDERS[name]
-    if name in plugins.nodes(kind):
-        pytest.skip(f"{distribution} is installed here")
-    with pytest.raises(NodeNotInstalledError, match=rf'{distribution}.*pip install "databay\[{extra}\]"'):
-        plugins.node_class(kind, name)
-    with pytest.raises(ImportError, match=rf"databay\[{extra}\]"):
-        exec(f"from databay.{kind}s import {name}")
+    provider = plugins.PROVIDERS[name]
+    if name in plugins.nodes(provider.kind):
+        pytest.skip(f"{provider.distribution} is installed here")
+    hint = rf'{provider.distribution}.*pip install "databay\[{provider.extra}\]"'
+    with pytest.raises(NodeNotInstalledError, match=hint):
+        plugins.node_class(provider.kind, name)
+    with pytest.raises(ImportError, match=hint):
+        exec(f"from databay.{provider.kind}s import {name}")
+    with pytest.raises(ImportError, match=hint):
+        importlib.import_module(LEGACY_MODULES[name])
+
+
+@pytest.mark.parametrize("name", sorted(plugins.PROVIDERS))
+def test_legacy_module_is_the_plugins_module(name):
+    provider = plugins.PROVIDERS[name]
+    if name not in plugins.nodes(provider.kind):
+        pytest.skip(f"{provider.distribution} is not installed here")
+    legacy = importlib.import_module(LEGACY_MODULES[name])
+    assert legacy is importlib.import_module(provider.module)
+    assert getattr(legacy, name) is plugins.node_class(provider.kind, name)
+
+
+def test_install_command_joins_extras():
+    assert plugins.install_command("HttpInlet", "MongoOutlet", "HttpInlet") == 'pip install "databay[http,mongo]"'
 
 
 @pytest.mark.parametrize(("kind", "base_parameter"), [("inlet", "metadata"), ("outlet", "processors")])
 def test_first_party_nodes_name_every_constructor_parameter(kind, base_parameter):
     """No *args/**kwargs pass-through: docs, the pipeline loader and type checkers read the signature as it is."""
-    first_party = {"databay", *(distribution for _, distribution, _ in plugins.PROVIDERS.values())}
+    first_party = {"databay", *(provider.distribution for provider in plugins.PROVIDERS.values())}
     for entry in plugins.nodes(kind).values():
         if entry.plugin.distribution not in first_party:
             continue

@@ -1,7 +1,7 @@
-"""The manual's module paths for nodes that now live in plugin distributions.
+"""databay 0.3's module paths for nodes that now live in plugin distributions.
 
-``databay/inlets/http_inlet.py`` and its siblings are one-line shims that make the plugin's
-module answer to the old path, or fail with the command that installs it.
+``databay/inlets/http_inlet.py`` and its siblings are one-line shims: the old path answers with
+the plugin's module, or fails with the command that installs it (both from ``PROVIDERS``).
 """
 
 from __future__ import annotations
@@ -9,21 +9,18 @@ from __future__ import annotations
 import importlib
 import sys
 
-from databay.errors import NodeNotInstalledError
+from databay.plugins import PROVIDERS
 
 __all__ = ["alias_module"]
 
 
-def alias_module(old_name: str, new_name: str, distribution: str, extra: str) -> None:
-    """Make ``old_name`` the module ``new_name`` from ``distribution``, or explain how to install it."""
+def alias_module(old_name: str, node_name: str) -> None:
+    """Make ``old_name`` the module defining the first-party node ``node_name``, or explain how to install it."""
+    provider = PROVIDERS[node_name]
     try:
-        module = importlib.import_module(new_name)
+        module = importlib.import_module(provider.module)
     except ModuleNotFoundError as error:
-        if error.name != new_name.partition(".")[0]:
+        if error.name != provider.module.partition(".")[0]:
             raise
-        raise NodeNotInstalledError(
-            f"{old_name} lives in the {distribution} distribution, which is not installed. "
-            f'Install it with: pip install "databay[{extra}]"',
-            name=old_name,
-        ) from None
+        raise provider.not_installed(node_name) from None
     sys.modules[old_name] = module

@@ -25,7 +25,7 @@ from databay.base_planner import BasePlanner
 from databay.durations import parse_duration
 from databay.errors import NodeNotInstalledError
 from databay.link import Link
-from databay.plugins import NodeKind, UnknownNodeError, node_class
+from databay.plugins import NodeKind, UnknownNodeError, node_class, suggested_node
 from databay.support.buffers import Buffer
 
 __all__ = ["Pipeline", "PipelineError", "load_pipeline"]
@@ -132,7 +132,7 @@ class _Builder:
         arguments = dict(table)
         name = arguments.pop("type", None)
         if name is None:
-            self.problem(where, f"missing 'type': the registered name of the {kind}, e.g. type = \"{_EXAMPLE[kind]}\"")
+            self.problem(where, f"missing 'type': the registered name of the {kind} (`databay plugins --all` lists them)")
             return None
         try:
             cls = node_class(kind, name)
@@ -256,9 +256,6 @@ class _Builder:
         return Buffer(**arguments)
 
 
-_EXAMPLE = {"inlet": "HttpInlet", "outlet": "MongoOutlet", "planner": "ApsPlanner"}
-
-
 def _signature(cls: type) -> inspect.Signature:
     """The constructor's signature, with its annotations evaluated when they can be."""
     try:
@@ -319,7 +316,9 @@ def load_pipeline(path: str | os.PathLike) -> Pipeline:
         builder.problem("pipeline", "no links: add at least one [[links]] table")
     planner = None
     if "planner" not in document:
-        builder.problem("pipeline", 'missing [planner] table, e.g. [planner] type = "ApsPlanner"')
+        name, install = suggested_node("planner")
+        how = f" ({install})" if install else ""
+        builder.problem("pipeline", f'missing [planner] table, e.g. [planner] type = "{name}"{how}')
     else:
         planner = builder.node("planner", document["planner"], "planner")
     if builder.problems:

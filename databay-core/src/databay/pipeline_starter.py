@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from databay.plugins import nodes
+from databay.plugins import install_command, suggested_node
 
 __all__ = ["starter_pipeline"]
 
@@ -30,7 +30,7 @@ metadata = {{ source = "starter" }}
 type = "PrintOutlet"
 only_payload = true
 
-# Pull JSON over HTTP into MongoDB instead (pip install "databay[http,mongo]"):
+# Pull JSON over HTTP into MongoDB instead ({http_to_mongo}):
 # [[links.inlets]]
 # type = "HttpInlet"
 # url = "https://jsonplaceholder.typicode.com/todos/1"
@@ -49,7 +49,10 @@ only_payload = true
 
 def starter_pipeline(file: str = "pipeline.toml") -> str:
     """The text of a working starter pipeline for this environment."""
-    installed = [name for name in ("ApsPlanner", "SchedulePlanner") if name in nodes("planner")]
-    planner = installed[0] if installed else "ApsPlanner"
-    note = "" if installed else '          # pip install "databay[aps]"'
-    return _TEMPLATE.format(file=file, planner=planner, planner_note=note)
+    planner, install = suggested_node("planner")
+    return _TEMPLATE.format(
+        file=file,
+        planner=planner,
+        planner_note=f"          # {install}" if install else "",
+        http_to_mongo=install_command("HttpInlet", "MongoOutlet"),
+    )

@@ -32,11 +32,15 @@ __all__ = [
     "NodeKind",
     "NodeEntry",
     "PluginInfo",
+    "Provider",
+    "PROVIDERS",
     "UnknownNodeError",
     "get_plugin_manager",
     "plugins",
     "nodes",
     "node_class",
+    "install_command",
+    "suggested_node",
     "register_commands",
 ]
 
@@ -51,14 +55,41 @@ _KINDS: dict[str, tuple[str, type]] = {
     "planner": ("register_planners", BasePlanner),
 }
 
-# Nodes of the first-party families: named in errors when they are asked for but missing.
-PROVIDERS: dict[str, tuple[NodeKind, str, str]] = {
-    "HttpInlet": ("inlet", "databay-http", "http"),
-    "MongoOutlet": ("outlet", "databay-mongo", "mongo"),
-    "ApsPlanner": ("planner", "databay-aps", "aps"),
-    "APSPlanner": ("planner", "databay-aps", "aps"),
-    "SchedulePlanner": ("planner", "databay-schedule", "schedule"),
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Where a first-party node that core does not ship comes from."""
+
+    kind: NodeKind
+    distribution: str
+    extra: str
+    module: str
+    """The module defining the node, which databay 0.3's import path of it now stands for."""
+
+    def not_installed(self, name: str) -> NodeNotInstalledError:
+        return NodeNotInstalledError(
+            f"{name} is provided by the {self.distribution} distribution, which is not installed. "
+            f"Install it with: {install_command(name)}",
+            name=name,
+        )
+
+
+# The one place core names first-party plugin nodes: what to install when one is asked for but missing.
+PROVIDERS: dict[str, Provider] = {
+    "HttpInlet": Provider("inlet", "databay-http", "http", "databay_http.http_inlet"),
+    "MongoOutlet": Provider("outlet", "databay-mongo", "mongo", "databay_mongo.mongo_outlet"),
+    "ApsPlanner": Provider("planner", "databay-aps", "aps", "databay_aps.aps_planner"),
+    "APSPlanner": Provider("planner", "databay-aps", "aps", "databay_aps.aps_planner"),
+    "SchedulePlanner": Provider("planner", "databay-schedule", "schedule", "databay_schedule.schedule_planner"),
 }
+
+
+def install_command(*names: str) -> str:
+    """The command installing these first-party nodes, e.g. ``pip install "databay[http,mongo]"``."""
+    extras = ",".join(dict.fromkeys(PROVIDERS[name].extra for name in names))
+    return f'pip install "databay[{extras}]"'
+
 
 _LOGGER = logging.getLogger("databay.plugins")
 
@@ -226,25 +257,30 @@ def node_class(kind: NodeKind, name: str) -> type:
     if entry is not None:
         return entry.cls
     provider = PROVIDERS.get(name)
-    if provider is not None and provider[0] == kind:
-        distribution, extra = provider[1], provider[2]
-        broken = [p for p in plugins() if p.distribution == distribution and p.error]
+    if provider is not None and provider.kind == kind:
+        broken = [p for p in plugins() if p.distribution == provider.distribution and p.error]
         if broken:
             raise NodeNotInstalledError(
-                f"{name} is provided by {distribution}, which is installed but failed to load: {broken[0].error}",
+                f"{name} is provided by {provider.distribution}, which is installed but failed to load: "
+                f"{broken[0].error}",
                 name=name,
             )
-        raise NodeNotInstalledError(
-            f"{name} is provided by the {distribution} distribution, which is not installed. "
-            f'Install it with: pip install "databay[{extra}]"',
-            name=name,
-        )
+        raise provider.not_installed(name)
     known = list(_host.nodes[kind])
     close = difflib.get_close_matches(name, known, n=3)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise UnknownNodeError(
         f"No {kind} named {name!r} is installed.{hint} `databay plugins --all` lists the installed nodes."
     )
+
+
+def suggested_node(kind: NodeKind) -> tuple[str, str | None]:
+    """A node of this kind to suggest: an installed one, else a first-party one with its install command."""
+    installed = nodes(kind)
+    if installed:
+        return next(iter(installed)), None
+    name = next(name for name, provider in PROVIDERS.items() if provider.kind == kind)
+    return name, install_command(name)
 
 
 def resolve_attribute(kind: NodeKind, name: str, module: str) -> type:

@@ -1,5 +1,5 @@
-"""databay 0.3's import path of MongoOutlet, which now ships in databay-mongo."""
+"""databay 0.3's import path of MongoOutlet, which now ships in a plugin distribution."""
 
 from databay.compat import alias_module
 
-alias_module(__name__, "databay_mongo.mongo_outlet", "databay-mongo", "mongo")
+alias_module(__name__, "MongoOutlet")

@@ -1,5 +1,5 @@
-"""databay 0.3's import path of ApsPlanner, which now ships in databay-aps."""
+"""databay 0.3's import path of ApsPlanner, which now ships in a plugin distribution."""
 
 from databay.compat import alias_module
 
-alias_module(__name__, "databay_aps.aps_planner", "databay-aps", "aps")
+alias_module(__name__, "ApsPlanner")

@@ -1,5 +1,5 @@
-"""databay 0.3's import path of SchedulePlanner, which now ships in databay-schedule."""
+"""databay 0.3's import path of SchedulePlanner, which now ships in a plugin distribution."""
 
 from databay.compat import alias_module
 
-alias_module(__name__, "databay_schedule.schedule_planner", "databay-schedule", "schedule")
+alias_module(__name__, "SchedulePlanner")
