@@ -1,11 +1,14 @@
+"""BasePlanner's lifecycle through a minimal real planner that schedules from threads of its own."""
+
 import logging
 import threading
 import time
 
 import pytest
 
-from databay import BasePlanner, Link
-from databay.errors import MissingLinkError
+from databay import BasePlanner, Inlet, Link
+from databay.engine.runtime import State
+from databay.errors import MissingLinkError, PlannerAlreadyRunningError, PlannerNotRunningError
 
 from databay_testing import CollectOutlet, FailingInlet, ListInlet, ThreadPlanner
 
@@ -16,6 +19,35 @@ def wait_for(predicate, timeout=5.0):
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.005)
+
+
+def start_in_thread(planner) -> threading.Thread:
+    thread = threading.Thread(target=planner.start, daemon=True)
+    thread.start()
+    return thread
+
+
+def stop(planner, thread) -> None:
+    planner.shutdown()
+    thread.join(10)
+    assert not thread.is_alive(), "start() did not return after shutdown"
+
+
+class GatedInlet(ListInlet):
+    """on_start waits for ``release``; ``entered`` says it is waiting."""
+
+    def __init__(self, data):
+        super().__init__(data)
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.started = self.stopped = 0
+
+    def on_start(self):
+        self.entered.set()
+        assert self.release.wait(10)
+        self.started += 1
+
+    def on_shutdown(self):
+        self.stopped += 1
 
 
 def test_add_remove_purge():
@@ -37,32 +69,171 @@ def test_add_remove_purge():
 
 def test_start_runs_on_start_immediate_transfer_and_schedule():
     outlet = CollectOutlet()
-    link = Link(ListInlet([1]), outlet, 0.01)
-    planner = ThreadPlanner(link)
-    thread = threading.Thread(target=planner.start)
-    thread.start()
+    planner = ThreadPlanner(Link(ListInlet([1]), outlet, 0.01))
+    thread = start_in_thread(planner)
     wait_for(lambda: len(outlet.batches) >= 3)
-    planner.shutdown()
-    thread.join()
+    stop(planner, thread)
     assert outlet.started == 1 and outlet.stopped == 1
     assert [str(u) for u in outlet.updates[:3]] == ["0", "1", "2"]
+    assert planner.state is State.STOPPED and not planner.running
 
 
-def test_immediate_transfer_switches():
-    off_planner, on_link, off_link = CollectOutlet(), CollectOutlet(), CollectOutlet()
-    ThreadPlanner(Link(ListInlet([1]), off_planner, 60), immediate_transfer=False).start()
-    planner = ThreadPlanner([Link(ListInlet([1]), on_link, 60), Link(ListInlet([1]), off_link, 60, immediate_transfer=False)])
-    planner.start()
-    planner.shutdown()
-    assert off_planner.batches == [] and len(on_link.batches) == 1 and off_link.batches == []
+def test_shutdown_before_start_is_honoured():
+    outlet = CollectOutlet()
+    planner = ThreadPlanner(Link(ListInlet([1]), outlet, 0.01))
+    planner.shutdown()  # e.g. a signal handler firing before the starting thread got going
+    thread = start_in_thread(planner)
+    thread.join(5)
+    assert not thread.is_alive() and outlet.started == 0 and outlet.batches == []
+
+
+def test_shutdown_while_nodes_start_is_honoured():
+    inlet, outlet = GatedInlet([1]), CollectOutlet()
+    planner = ThreadPlanner(Link(inlet, outlet, 0.01))
+    thread = start_in_thread(planner)
+    assert inlet.entered.wait(5)
+    assert planner.state is State.STARTING
+    planner.shutdown(wait=False)
+    assert planner.state is State.STOPPING  # no longer running when shutdown(wait=False) returns
+    inlet.release.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert outlet.batches == [] and (inlet.started, inlet.stopped) == (1, 1) and outlet.stopped == 1
+
+
+def test_start_twice_raises_and_restart_after_stop_works():
+    inlet, outlet = GatedInlet([1]), CollectOutlet()
+    planner = ThreadPlanner(Link(inlet, outlet, 60))
+    thread = start_in_thread(planner)
+    assert inlet.entered.wait(5)
+    with pytest.raises(PlannerAlreadyRunningError):
+        planner.start()
+    inlet.release.set()
+    wait_for(lambda: outlet.batches)
+    stop(planner, thread)
+    thread = start_in_thread(planner)
+    wait_for(lambda: len(outlet.batches) == 2)
+    stop(planner, thread)
+    assert outlet.started == 2 and outlet.stopped == 2
+
+
+def test_pause_and_resume_are_valid_while_starting_and_refused_when_stopped():
+    inlet, outlet = GatedInlet([1]), CollectOutlet()
+    planner = ThreadPlanner(Link(inlet, outlet, 0.01), immediate_transfer=False)
+    with pytest.raises(PlannerNotRunningError):
+        planner.pause()
+    thread = start_in_thread(planner)
+    assert inlet.entered.wait(5)
+    planner.pause()  # before the scheduler is up: honoured once it is
+    inlet.release.set()
+    wait_for(lambda: planner.state is State.RUNNING)
+    time.sleep(0.1)  # ten intervals while paused: nothing may have run
+    assert outlet.batches == []
+    planner.resume()
+    wait_for(lambda: outlet.batches)
+    stop(planner, thread)
+    for call in (planner.pause, planner.resume):
+        with pytest.raises(PlannerNotRunningError):
+            call()
+
+
+def test_failing_on_start_shuts_down_started_nodes_and_reports_like_0_3(caplog):
+    class BrokenStart(ListInlet):
+        def on_start(self):
+            raise OSError("no disk")
+
+    first, broken = CollectOutlet(), BrokenStart([1])
+    planner = ThreadPlanner(Link(broken, first, 0.01))
+    with caplog.at_level(logging.ERROR, logger="databay"):
+        thread = start_in_thread(planner)
+        thread.join(5)
+    assert not thread.is_alive() and first.batches == []
+    assert 'on_start inlet exception: "no disk" for inlet: BrokenStart' in caplog.text
+    assert not broken.active
+
+
+def test_failing_immediate_transfer_never_starts_scheduling():
+    outlet = CollectOutlet()
+    planner = ThreadPlanner(Link(FailingInlet(), outlet, 0.01))
+    thread = start_in_thread(planner)
+    thread.join(5)
+    assert not thread.is_alive() and planner._threads == [] and outlet.stopped == 1
+
+
+def test_one_failing_on_shutdown_skips_no_other(caplog):
+    class BrokenStop(CollectOutlet):
+        def on_shutdown(self):
+            super().on_shutdown()
+            raise OSError("flush failed")
+
+    broken, fine = BrokenStop(), CollectOutlet()
+    planner = ThreadPlanner(Link(ListInlet([1]), [fine, broken], 60))
+    thread = start_in_thread(planner)
+    wait_for(lambda: fine.batches)
+    with caplog.at_level(logging.ERROR, logger="databay"):
+        stop(planner, thread)
+    assert broken.stopped == 1 and fine.stopped == 1
+    assert 'on_shutdown outlet exception: "flush failed" for outlet: BrokenStop' in caplog.text
+
+
+def test_nodes_shut_down_only_after_running_transfers_finish():
+    pushing, release, order = threading.Event(), threading.Event(), []
+
+    class SlowOutlet(CollectOutlet):
+        def push(self, records, update):
+            pushing.set()
+            assert release.wait(10)
+            order.append("push done")
+
+        def on_shutdown(self):
+            order.append("on_shutdown")
+
+    planner = ThreadPlanner(Link(ListInlet([1]), SlowOutlet(), 60))
+    thread = start_in_thread(planner)
+    assert pushing.wait(5)
+    stopper = threading.Thread(target=planner.shutdown)  # wait=True: blocks until stopped
+    stopper.start()
+    wait_for(lambda: planner.state is State.STOPPING)
+    assert order == []
+    release.set()
+    stopper.join(5)
+    thread.join(5)
+    assert order == ["push done", "on_shutdown"]
+
+
+def test_a_node_shared_by_two_planners_starts_once_and_stops_with_the_last():
+    shared = CollectOutlet()
+    first = ThreadPlanner(Link(ListInlet([1]), shared, 60))
+    second = ThreadPlanner(Link(ListInlet([2]), shared, 60))
+    threads = [start_in_thread(first), start_in_thread(second)]
+    wait_for(lambda: sorted(shared.payloads) == [1, 2])
+    assert shared.started == 1
+    stop(first, threads[0])
+    assert shared.stopped == 0 and shared.active
+    stop(second, threads[1])
+    assert shared.stopped == 1
+
+
+def test_one_link_on_two_planners():
+    outlet = CollectOutlet()
+    link = Link(ListInlet([1]), outlet, 60)
+    first, second = ThreadPlanner(link), ThreadPlanner(link)
+    threads = [start_in_thread(first), start_in_thread(second)]
+    wait_for(lambda: len(outlet.batches) == 2)
+    first.remove_links(link)
+    assert second.links == [link]
+    for planner, thread in zip((first, second), threads, strict=True):
+        stop(planner, thread)
+    assert outlet.started == 1 and outlet.stopped == 1
 
 
 def test_unignored_exception_logs_and_shuts_down(caplog):
     outlet = CollectOutlet()
     planner = ThreadPlanner(Link(FailingInlet(), outlet, 0.01), immediate_transfer=False)
     with caplog.at_level(logging.ERROR, logger="databay"):
-        planner.start()
-        wait_for(lambda: not planner.running)
+        thread = start_in_thread(planner)
+        thread.join(5)
+    assert not thread.is_alive()
     assert "inlet broke" in caplog.text and "Raised when executing Link" in caplog.text
     assert outlet.stopped == 1
 
@@ -72,19 +243,20 @@ def test_ignored_exception_keeps_going(caplog):
     calls = []
     inlet.pull = lambda update: calls.append(update) or (_ for _ in ()).throw(ValueError("again"))
     planner = ThreadPlanner(Link(inlet, CollectOutlet(), 0.01), ignore_exceptions=True)
-    planner.start()
+    thread = start_in_thread(planner)
     wait_for(lambda: len(calls) >= 3)
     assert planner.running
-    planner.shutdown()
+    stop(planner, thread)
 
 
 def test_links_added_while_running_are_started():
     planner = ThreadPlanner()
-    planner.start()
+    thread = start_in_thread(planner)
+    wait_for(lambda: planner.state is State.RUNNING)
     outlet = CollectOutlet()
     planner.add_links(Link(ListInlet([1]), outlet, 0.01))
     wait_for(lambda: outlet.batches)
-    planner.shutdown()
+    stop(planner, thread)
     assert outlet.started == 1 and outlet.stopped == 1
 
 
@@ -92,14 +264,15 @@ def test_force_transfer_and_shared_nodes_start_once():
     outlet = CollectOutlet()
     links = [Link(ListInlet([1]), outlet, 60), Link(ListInlet([2]), outlet, 60)]
     planner = ThreadPlanner(links, immediate_transfer=False)
-    planner.start()
+    thread = start_in_thread(planner)
+    wait_for(lambda: planner.state is State.RUNNING)
     planner.force_transfer()
-    planner.shutdown()
+    stop(planner, thread)
     assert sorted(outlet.payloads) == [1, 2]
     assert outlet.started == 1 and outlet.stopped == 1
 
 
-def test_base_planner_is_abstract_and_running_defaults_true():
+def test_base_planner_is_abstract_and_running_follows_the_lifecycle():
     with pytest.raises(TypeError):
         BasePlanner()
 
@@ -109,4 +282,28 @@ def test_base_planner_is_abstract_and_running_defaults_true():
         def _start_planner(self): ...
         def _shutdown_planner(self, wait=True): ...
 
-    assert Minimal().running is True
+    planner = Minimal()
+    assert planner.state is State.IDLE and planner.running is False
+
+
+def test_blocking_inlet_runs_off_the_loop_on_a_planner():
+    loop_threads, pulls = set(), []
+
+    class Waiting(Inlet):
+        blocking = True
+
+        def pull(self, update):
+            pulls.append(threading.current_thread().name)
+            return [1]
+
+    class AsyncOut(CollectOutlet):
+        async def push(self, records, update):
+            loop_threads.add(threading.current_thread().name)
+            CollectOutlet.push(self, records, update)
+
+    outlet = AsyncOut()
+    planner = ThreadPlanner(Link(Waiting(), outlet, 60))
+    thread = start_in_thread(planner)
+    wait_for(lambda: outlet.batches)
+    stop(planner, thread)
+    assert pulls and not set(pulls) & loop_threads

@@ -24,7 +24,7 @@ def test_interval_accepts_timedelta_and_seconds():
     assert Link([], [], 2.5).interval == datetime.timedelta(seconds=2.5)
 
 
-@pytest.mark.parametrize("interval", [0, -1, "5", None])
+@pytest.mark.parametrize("interval", [-1, "5", None])
 def test_bad_interval_is_rejected(interval):
     with pytest.raises((TypeError, ValueError), match="interval"):
         Link([], [], interval)
@@ -217,15 +217,20 @@ def test_transfer_inside_running_loop():
 
 
 def test_sync_link_needs_no_event_loop(monkeypatch):
-    import databay.link
+    import asyncio
 
-    def no_loop(coroutine):
+    def no_loop(*args, **kwargs):
         raise AssertionError("a sync link started an event loop")
 
-    monkeypatch.setattr(databay.link, "run_sync", no_loop)
+    monkeypatch.setattr(asyncio, "run", no_loop)
+    monkeypatch.setattr(asyncio, "new_event_loop", no_loop)
     outlet = CollectOutlet()
     Link(ListInlet([1]), outlet, 1).transfer()
     assert outlet.payloads == [1]
+
+
+def test_zero_interval_is_accepted_as_in_databay_0_3():
+    assert Link([], [], 0).interval == datetime.timedelta(0)
 
 
 def test_buffer_as_processor():

@@ -40,7 +40,9 @@ class Reporting(CollectOutlet):
     def on_shutdown(self):
         print('on_shutdown ran', flush=True)
 planner = ThreadPlanner(Link(ListInlet([1]), Reporting(), 60), shutdown_at_exit=True)
-planner.start()
+threading.Thread(target=planner.start, daemon=True).start()
+while not planner.running:
+    pass
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert "on_shutdown ran" in result.stdout

@@ -82,9 +82,15 @@ def test_timeout_raises():
         local.stop()
 
 
-def test_connections_are_reused_across_transfers(server):
+def test_connections_are_pooled_per_event_loop(server):
+    link = Link(HttpInlet(server.url + "/todo"), CollectOutlet(), 1)
+
+    async def five_transfers():
+        for _ in range(5):
+            await link.transfer_async()
+
     before = len(server.app[PEERS])
-    transfer(HttpInlet(server.url + "/todo"), times=5)
+    asyncio.run(five_transfers())
     assert len(server.app[PEERS]) - before == 1
 
 

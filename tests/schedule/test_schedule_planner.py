@@ -44,9 +44,9 @@ def test_overlapping_run_is_skipped_with_warning(caplog):
             release.wait(10)
             return super().pull(update)
 
-    planner = Planner(Link(Blocking([1]), outlet, 0.02))
+    planner = Planner(Link(Blocking([1]), outlet, 0.02), immediate_transfer=False)
     background = Background(planner)
-    wait_for(lambda: "Skipped a transfer" in caplog.text)
+    wait_for(lambda: "skipped 1 due transfer(s)" in caplog.text)
     release.set()
     background.stop()
     assert outlet.updates[0].transfer_number == 0

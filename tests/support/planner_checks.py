@@ -153,7 +153,9 @@ class PlannerContract:
     def _overlapping_run(self, overlap: str, duration: float, interval: float, transfers: int, **options):
         """Run a link whose transfers outlast its interval; return the inlet's (start, end) spans."""
         inlet = TimedInlet(duration)
-        planner = self.make_planner(Link(inlet, CollectOutlet(), interval), overlap=overlap, **options)
+        planner = self.make_planner(
+            Link(inlet, CollectOutlet(), interval), overlap=overlap, immediate_transfer=False, **options
+        )
         background = Background(planner)
         wait_for(lambda: len(inlet.spans) >= transfers)
         background.stop()

@@ -1,20 +1,28 @@
 """BasePlanner: runs each link's transfer on the link's interval, through a scheduling library.
 
+A planner owns a :class:`~databay.engine.runtime.Runtime` while it runs: one event loop, the
+lifecycle idle → starting → running → stopping → stopped, the tasks of every transfer and the
+nodes it started. Concrete planners only schedule: each due link goes to :meth:`_dispatch` (on
+the loop) or :meth:`_transfer` (from a thread of their own); the overlap policy, exception
+handling and shutdown order are the same for every planner.
+
 .. seealso:: Extending BasePlanner in the user guide.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
-import threading
 import weakref
 from abc import ABC, abstractmethod
 from typing import Union
 
-from databay.errors import MissingLinkError
+from databay.engine.overlap import Overlap, instance_limit
+from databay.engine.runtime import Runtime, State
+from databay.engine.transfer import run_transfer
+from databay.errors import MissingLinkError, PlannerNotRunningError
 from databay.link import Link
-from databay.overlap import Overlap, instance_limit
 
 __all__ = ["BasePlanner"]
 
@@ -22,18 +30,24 @@ _LOGGER = logging.getLogger("databay.BasePlanner")
 
 
 class BasePlanner(ABC):
-    """Schedules links; concrete planners implement the ``_schedule``/``_unschedule``/
-    ``_start_planner``/``_shutdown_planner`` extension points.
+    """Schedules links; concrete planners implement ``_schedule``/``_unschedule`` (called from
+    any thread), ``_start_planner`` (called on the planner's event loop; must not block) and
+    ``_shutdown_planner`` (called from a thread of its own once stopping; may block).
 
     :param links: link or list of links to add and schedule.
     :param ignore_exceptions: log a failing transfer and keep going, instead of shutting down.
     :param immediate_transfer: on start, transfer once every link whose own
-        ``immediate_transfer`` is True, before waiting for intervals.
+        ``immediate_transfer`` is True, before scheduling begins.
     :param shutdown_at_exit: shut down gracefully when the interpreter exits.
     :param overlap: what happens when a link falls due while its previous transfer still runs:
-        ``"skip"`` (default), ``"wait"`` or ``"concurrent"`` (see :mod:`databay.overlap`).
+        ``"skip"`` (default), ``"wait"`` or ``"concurrent"`` (see :mod:`databay.engine.overlap`).
     :param max_instances: with ``overlap="concurrent"``, how many transfers of one link may run at once.
+    :param threads: worker threads for links whose nodes are all synchronous, and for
+        ``blocking`` nodes of async links.
     """
+
+    not_running_error: type[Exception] = PlannerNotRunningError
+    """Raised by :meth:`pause`/:meth:`resume` when not running; planners may raise their library's."""
 
     def __init__(
         self,
@@ -44,15 +58,16 @@ class BasePlanner(ABC):
         *,
         overlap: Overlap = "skip",
         max_instances: int = 10,
+        threads: int = 30,
     ):
+        instance_limit(overlap, max_instances)
         self.overlap = overlap
-        self._instance_limit = instance_limit(overlap, max_instances)
-        self._turns: dict[Link, threading.Lock] = {}
         self._links: list[Link] = []
         self._ignore_exceptions = ignore_exceptions
         self.immediate_transfer = immediate_transfer
         self.shutdown_at_exit = shutdown_at_exit
-        self._started = False
+        self._flush_buffers = False
+        self._runtime = Runtime(type(self).__name__, threads, overlap, max_instances)
         _register_at_exit(self)
         if links is not None:
             self.add_links(links)
@@ -67,106 +82,214 @@ class BasePlanner(ABC):
         """Whether a failing transfer is logged and ignored rather than shutting the planner down."""
         return self._ignore_exceptions
 
+    @property
+    def state(self) -> State:
+        """Where this planner is: idle, starting, running, stopping or stopped."""
+        return self._runtime.state
+
+    @property
+    def running(self) -> bool:
+        """Whether this planner is starting or running (paused counts as running)."""
+        return self._runtime.state in (State.STARTING, State.RUNNING)
+
+    # -- links ------------------------------------------------------------------------------
+
     def add_links(self, links: Union[Link, list[Link]]) -> None:
-        """Add and schedule links; allowed while running (their nodes are started first)."""
+        """Add and schedule links; allowed while running (their nodes are started first).
+
+        :raises RuntimeError: while running, a node's ``on_start`` failed (the link is not added).
+        """
         links = list(links) if isinstance(links, (list, tuple)) else [links]
         for link in links:
             if not isinstance(link, Link):
                 raise TypeError(f"Provided link is not an instance of Link, found: {link!r}")
             if link in self._links:
                 raise ValueError(f"{self!r} already governs {link!r}")
+        self._links += links
+        if not self._hold_while_running(links):
+            for link in links:
+                self._links.remove(link)
+            raise RuntimeError(f"{self!r} could not start the nodes of {links!r}; see the log")
         for link in links:
-            if self._started:
-                link.on_start()
-            self._links.append(link)
             self._schedule(link)
             _LOGGER.info("Added link: %s", link)
 
+    def _hold_while_running(self, links: list[Link]) -> bool:
+        """Start the nodes of links added to a running planner, on its loop; before its loop is
+        up, start-up holds every link in ``links`` itself."""
+        runtime = self._runtime
+        if runtime.state not in (State.STARTING, State.RUNNING) or runtime.stop_requested:
+            return True
+        try:
+            return runtime.call(lambda: runtime.hold(links, self._ignore_exceptions))
+        except PlannerNotRunningError:  # not up yet (start-up holds it) or already over
+            return True
+
     def remove_links(self, links: Union[Link, list[Link]]) -> None:
-        """Unschedule and remove links. :raises MissingLinkError: a link is not in this planner."""
+        """Unschedule and remove links. :raises MissingLinkError: a link is not in this planner.
+
+        Nodes of a link removed while running stay started until the planner stops.
+        """
         links = list(links) if isinstance(links, (list, tuple)) else [links]
         for link in links:
             if link not in self._links:
                 raise MissingLinkError(f"Planner does not contain the link: {link!r}")
         for link in links:
-            if link.job is not None:
-                self._unschedule(link)
+            self._unschedule(link)
             self._links.remove(link)
             _LOGGER.info("Removed link: %s", link)
 
     def purge(self) -> None:
         """Unschedule and remove all links; allowed while running."""
         for link in self._links:
-            if link.job is not None:
-                self._unschedule(link)
+            self._unschedule(link)
         self._links = []
 
+    # -- lifecycle --------------------------------------------------------------------------
+
     def start(self) -> None:
-        """Start nodes (``on_start``), run immediate transfers, then start scheduling."""
+        """Start nodes (``on_start``), run immediate transfers, then schedule until :meth:`shutdown`.
+
+        Blocks until the planner has stopped: by :meth:`shutdown` from another thread, a signal
+        handler or a transfer, or by a failure when exceptions are not ignored.
+
+        :raises PlannerAlreadyRunningError: this planner is already starting, running or stopping.
+        """
         _LOGGER.info("Starting %s", self)
-        self._started = True
-        for link in self._links:
-            try:
-                link.on_start()
-            except Exception as error:
-                self._on_exception(error, link)
-                if not self._ignore_exceptions:
-                    return
-        if self.immediate_transfer:
-            due = [link for link in self._links if link.immediate_transfer]
-            if not self._immediate_transfers(due):
-                return
-        self._start_planner()
+        self._runtime.run(self._main)
 
-    def shutdown(self, wait: bool = True, *, flush_buffers: bool = False) -> None:
-        """Stop scheduling (waiting for running transfers if ``wait``), then shut nodes down.
+    def shutdown(self, wait: bool = True, *, timeout: float | None = None, flush_buffers: bool = False) -> None:
+        """Stop scheduling, let running transfers finish (``wait``) or cancel them, then shut the
+        nodes down. Valid in every state; called before the planner is up, it stops the start.
 
-        With ``flush_buffers``, each link's buffers release what they hold (:meth:`Link.flush`)
-        after scheduling stops and before the nodes shut down.
+        :param wait: wait for running transfers, and block until the planner has stopped (unless
+            called from one of the planner's own transfers).
+        :param timeout: with ``wait``, cancel transfers still running after this many seconds.
+        :param flush_buffers: after the last transfer, release what the links' Buffers hold
+            (:meth:`Link.flush`), before the nodes shut down.
         """
         _LOGGER.info("Shutting down %s", self)
-        self._started = False
-        self._shutdown_planner(wait)
-        if flush_buffers:
-            for link in self._links:
-                try:
-                    link.flush()
-                except Exception as error:
-                    self._on_exception(error, link)
-        for link in self._links:
+        self._flush_buffers = self._flush_buffers or flush_buffers
+        if self._runtime.request_stop(wait, timeout):
+            self._runtime.wait_stopped()
+
+    def pause(self) -> None:
+        """Stop starting transfers until :meth:`resume`; running ones finish.
+
+        :raises not_running_error: the planner is not starting or running.
+        """
+        self._set_paused(True)
+
+    def resume(self) -> None:
+        """Start transfers again after :meth:`pause`.
+
+        :raises not_running_error: the planner is not starting or running.
+        """
+        self._set_paused(False)
+
+    def _set_paused(self, paused: bool) -> None:
+        runtime = self._runtime
+        if runtime.state not in (State.STARTING, State.RUNNING):
+            raise self.not_running_error(f"{self!r} is not running")
+        _LOGGER.info("%s %s", "Pausing" if paused else "Resuming", self)
+        runtime.paused = paused
+        if runtime.state is State.RUNNING:
             try:
-                link.on_shutdown()
-            except Exception:
-                _LOGGER.exception("on_shutdown failed in %r", link)
+                runtime.call(self._pause_planner if paused else self._resume_planner)
+            except PlannerNotRunningError:
+                pass
+
+    async def _main(self) -> None:
+        runtime = self._runtime
+        if not runtime.hold(list(self._links), self._ignore_exceptions):
+            return
+        try:
+            if runtime.stop_requested or (self.immediate_transfer and not await self._immediate_transfers()):
+                return
+            if not runtime.enter_running():
+                return
+            self._start_planner()
+            if runtime.paused:
+                self._pause_planner()
+            try:
+                await runtime.wait_for_stop_request()
+            finally:
+                await runtime.off_loop(lambda: self._shutdown_planner(runtime.stop_wait))
+        finally:
+            await runtime.drain()
+            if self._flush_buffers:
+                self._flush_buffers = False
+                for link in list(self._links):
+                    await self._run_link(link, flush=True)
+            runtime.release_all()
+
+    async def _immediate_transfers(self) -> bool:
+        """Transfer the due links once, concurrently; False (stop starting) if one failed unignored."""
+        due = [link for link in self._links if link.immediate_transfer]
+        tasks = [self._runtime.spawn(self._run_link(link)) for link in due]
+        return all(await asyncio.gather(*tasks)) if tasks else True
+
+    # -- transfers --------------------------------------------------------------------------
+
+    def _dispatch(self, link: Link) -> None:
+        """Start a due transfer of ``link`` on the planner's loop, under the overlap policy; call
+        on the loop (scheduler callbacks, loop-driven schedulers)."""
+        self._runtime.dispatch(link, lambda: self._run_link(link))
+
+    def _transfer(self, link: Link) -> bool:
+        """Run one transfer of ``link`` and wait for it: for planners that schedule from their
+        own threads, and :meth:`force_transfer`. While running it goes through the planner's
+        loop and overlap policy; failures go to :meth:`_on_exception`.
+
+        :returns: False when the transfer failed and exceptions are not ignored.
+        """
+        runtime = self._runtime
+        if runtime.state is State.RUNNING and not runtime.on_own_thread():
+            try:
+                return runtime.submit(lambda: self._run_gated(link))
+            except PlannerNotRunningError:
+                pass
+        try:
+            link.transfer()
+        except Exception as error:
+            self._on_exception(error, link)
+            return self._ignore_exceptions
+        return True
+
+    async def _run_gated(self, link: Link) -> bool:
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        async def transfer() -> None:
+            done.set_result(await self._run_link(link))
+
+        if not self._runtime.dispatch(link, transfer):
+            return True  # skipped by the overlap policy (and logged)
+        return await done
+
+    async def _run_link(self, link: Link, *, flush: bool = False) -> bool:
+        """One transfer on the runtime: async links on the loop, all-sync ones on a worker thread.
+
+        :returns: False when it failed and exceptions are not ignored.
+        """
+        try:
+            if not link.is_async:
+                await self._runtime.in_thread(link.flush if flush else link.transfer)
+            else:
+                if flush:
+                    link._arm_buffers()
+                await run_transfer(link, pull=not flush, offload=True)
+        except asyncio.CancelledError:
+            _LOGGER.warning("A transfer of %r was cancelled by shutdown before it completed", link)
+            raise
+        except Exception as error:
+            self._on_exception(error, link)
+            return self._ignore_exceptions
+        return True
 
     def force_transfer(self) -> None:
         """Transfer every link once, now."""
         for link in list(self._links):
             self._transfer(link)
-
-    def _immediate_transfers(self, links: list[Link]) -> bool:
-        """Transfer ``links`` once before scheduling starts; False stops the start after a failure.
-
-        Planners that run transfers concurrently may override this to make the links due now.
-        """
-        return all(self._transfer(link) for link in links)
-
-    def _transfer(self, link: Link) -> bool:
-        """Run one transfer the way planners should: failures go to :meth:`_on_exception`, and
-        with ``overlap="wait"`` transfers of one link take turns.
-
-        :returns: False when the transfer failed and exceptions are not ignored.
-        """
-        try:
-            if self.overlap == "wait":
-                with self._turns.setdefault(link, threading.Lock()):
-                    link.transfer()
-            else:
-                link.transfer()
-        except Exception as error:
-            self._on_exception(error, link)
-            return self._ignore_exceptions
-        return True
 
     def _on_exception(self, exception: Exception, link: Link | None = None) -> None:
         """Log a failure; unless ignoring exceptions, shut the running planner down gracefully."""
@@ -175,26 +298,30 @@ class BasePlanner(ABC):
         if not self._ignore_exceptions and self.running:
             self.shutdown(wait=False)
 
+    # -- what concrete planners implement ----------------------------------------------------
+
     @abstractmethod
     def _schedule(self, link: Link) -> None:
-        """Add ``link.transfer`` to the scheduler on ``link.interval``; call ``link.set_job``."""
+        """Arrange for ``link`` to be dispatched every ``link.interval``; may be called from any thread."""
 
     @abstractmethod
     def _unschedule(self, link: Link) -> None:
-        """Remove ``link``'s job from the scheduler."""
+        """Stop dispatching ``link``; may be called from any thread, scheduled or not."""
 
     @abstractmethod
     def _start_planner(self) -> None:
-        """Start the scheduler."""
+        """Start scheduling; called on the planner's loop after nodes started, must not block."""
 
     @abstractmethod
     def _shutdown_planner(self, wait: bool = True) -> None:
-        """Stop the scheduler; if ``wait``, let running transfers finish."""
+        """Stop scheduling; called from a thread of its own (it may block), after which the
+        runtime drains the running transfers."""
 
-    @property
-    def running(self) -> bool:
-        """Whether the scheduler is running. Override; by default always True."""
-        return True
+    def _pause_planner(self) -> None:
+        """Pause the scheduler, if it can; called on the loop. Dispatches are refused meanwhile anyway."""
+
+    def _resume_planner(self) -> None:
+        """Resume the scheduler after :meth:`_pause_planner`; called on the loop."""
 
     def _at_exit(self) -> None:
         if self.shutdown_at_exit and self.running:

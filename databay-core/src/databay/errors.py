@@ -5,6 +5,8 @@ __all__ = [
     "ImplementationError",
     "InvalidNodeError",
     "NodeNotInstalledError",
+    "PlannerAlreadyRunningError",
+    "PlannerNotRunningError",
 ]
 
 
@@ -22,3 +24,11 @@ class InvalidNodeError(RuntimeError):
 
 class NodeNotInstalledError(ImportError):
     """Raised when a node is asked for by name but the distribution providing it is not installed."""
+
+
+class PlannerAlreadyRunningError(RuntimeError):
+    """Raised by ``start()`` on a planner that is already starting, running or stopping."""
+
+
+class PlannerNotRunningError(RuntimeError):
+    """Raised by ``pause()``/``resume()`` on a planner that is not starting or running."""

@@ -4,14 +4,12 @@ One transfer: pull every inlet (async inlets concurrently, at most ``inlet_concu
 time) → link processors → groupers → for each batch, every outlet (a copy of the batch unless
 ``copy_records=False``, then the outlet's processors, then push).
 
-A link whose nodes are all synchronous transfers without an event loop; otherwise the
-transfer is a coroutine (:meth:`Link.transfer_async`) that :meth:`Link.transfer` runs on the
-calling thread's loop.
+The transfer itself is one coroutine (:mod:`databay.engine.transfer`); :meth:`Link.transfer`
+and :meth:`Link.transfer_async` are its blocking and asyncio entry points.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import itertools
 import logging
@@ -19,14 +17,13 @@ import warnings
 from collections.abc import Callable
 from typing import Any, Union
 
-from databay.copying import copy_records
 from databay.deprecations import ignore_exceptions_from
+from databay.engine.transfer import run_blocking, run_transfer
 from databay.errors import InvalidNodeError
-from databay.event_loops import run_sync
 from databay.inlet import Inlet
+from databay.node import Node
 from databay.outlet import Outlet
-from databay.processing import apply_grouper, apply_processor, as_callables, describe
-from databay.record import Record
+from databay.processing import as_callables
 from databay.support.buffers import Buffer
 from databay.update import Update
 
@@ -185,31 +182,55 @@ class Link:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    @property
+    def nodes(self) -> list[Node]:
+        """Inlets, then outlets."""
+        return [*self._inlets, *self._outlets]
+
     def on_start(self) -> None:
-        """Start every inlet and outlet (once per node, however many links share it)."""
-        for node in (*self._inlets, *self._outlets):
+        """Start every inlet and outlet that is not active yet (``try_start``), as databay 0.3 did.
+
+        Planners don't call this: their runtime starts each node once however many links and
+        planners share it, and shuts it down when the last of them stops.
+        """
+        for node in self.nodes:
             self._guarded(node.try_start, "on_start", node)
 
     def on_shutdown(self) -> None:
-        """Shut down every inlet and outlet (once per node, however many links share it)."""
-        for node in (*self._inlets, *self._outlets):
+        """Shut down every active inlet and outlet (``try_shutdown``); one failure skips no other."""
+        for node in self.nodes:
             self._guarded(node.try_shutdown, "on_shutdown", node)
 
-    def _guarded(self, call: Callable[[], Any], stage: str, node: object) -> None:
+    def _guarded(self, call: Callable[[], Any], stage: str, node: Node) -> None:
         try:
             call()
         except Exception as error:
-            self._failed(error, stage, node, None)
+            self._lifecycle_failed(error, stage, node)
+            if not self.ignore_exceptions:
+                raise
+
+    def _lifecycle_failed(self, error: Exception, stage: str, node: Node) -> None:
+        """Log a failing on_start/on_shutdown in databay 0.3's words."""
+        role = "inlet" if isinstance(node, Inlet) else "outlet"
+        _LOGGER.error(
+            '%s %s exception: "%s" for %s: %r, in link: %r', stage, role, error, role, node, self, exc_info=error
+        )
 
     # -- transfer --------------------------------------------------------------------------
 
     def transfer(self) -> None:
-        """Run one transfer; works from plain code, worker threads and inside a running loop."""
-        self._transfer(pull=True)
+        """Run one transfer and wait for it.
+
+        All-sync links run inline, without an event loop. Links with async nodes run on a fresh
+        loop, as ``asyncio.run`` did in databay 0.3 (on a worker thread if this thread is already
+        running a loop); asyncio code should ``await`` :meth:`transfer_async` instead.
+        """
+        run_blocking(run_transfer(self), needs_loop=self._async_nodes)
 
     async def transfer_async(self) -> None:
-        """Run one transfer as a coroutine, for callers (and planners) that run an event loop."""
-        await self._transfer_async(pull=True, offload_blocking=True)
+        """Run one transfer on the running loop, sharing it (and its pooled connections) with
+        other work: sync nodes declaring ``blocking = True`` run in worker threads."""
+        await run_transfer(self, offload=True)
 
     def flush(self) -> None:
         """Release what the Buffers among this link's (and its outlets') processors hold.
@@ -217,110 +238,18 @@ class Link:
         One transfer that pulls nothing, with every buffer set to flush: call it when stopping,
         so no record is left in a buffer.
         """
+        self._arm_buffers()
+        run_blocking(run_transfer(self, pull=False), needs_loop=self._async_nodes)
+
+    def _arm_buffers(self) -> None:
         for processor in (*self.processors, *(p for outlet in self._outlets for p in outlet.processors)):
             if isinstance(processor, Buffer):
                 processor.flush = True
-        self._transfer(pull=False)
-
-    def _transfer(self, pull: bool) -> None:
-        if self._async_nodes:  # on this thread's own loop, nothing else waits: blocking pushes stay inline
-            run_sync(self._transfer_async(pull, offload_blocking=False))
-            return
-        update = self._next_update()
-        records: list[Record] = []
-        if pull:
-            for inlet in self._inlets:
-                records += self._pull(inlet, update)
-        for batch in self._batches(records, update):
-            for outlet in self._outlets:
-                self._push(outlet, batch, update)
-        _LOGGER.debug("%s done", update)
-
-    async def _transfer_async(self, pull: bool, offload_blocking: bool) -> None:
-        update = self._next_update()
-        records = []
-        if pull:
-            records = [record for records in await self._pull_concurrently(update) for record in records]
-        for batch in self._batches(records, update):
-            pushes = []
-            for outlet in self._outlets:
-                if outlet.is_async:
-                    pushes.append(self._push_async(outlet, batch, update))
-                elif outlet.blocking and offload_blocking:
-                    pushes.append(asyncio.to_thread(self._push, outlet, batch, update))
-                else:
-                    self._push(outlet, batch, update)
-            await _gather_or_cancel(pushes)
-        _LOGGER.debug("%s done", update)
 
     def _next_update(self) -> Update:
         update = Update(self._tags, next(self._transfer_numbers))
         _LOGGER.debug("%s transfer", update)
         return update
-
-    async def _pull_concurrently(self, update: Update) -> list[list[Record]]:
-        """Pull every inlet, keeping inlet order; async pulls overlap up to inlet_concurrency."""
-        pulled: list[list[Record]] = [[] for _ in self._inlets]
-        pulls = []
-        limit = asyncio.Semaphore(self.inlet_concurrency)
-
-        async def pull_async(index: int, inlet: Inlet) -> None:
-            try:
-                async with limit:
-                    inlet._begin_pull()
-                    pulled[index] = inlet._to_records(await inlet.pull(update))
-            except Exception as error:
-                self._failed(error, "inlet", inlet, update)
-
-        for index, inlet in enumerate(self._inlets):
-            if inlet.is_async:
-                pulls.append(pull_async(index, inlet))
-            else:
-                pulled[index] = self._pull(inlet, update)
-        await _gather_or_cancel(pulls)
-        return pulled
-
-    def _pull(self, inlet: Inlet, update: Update) -> list[Record]:
-        try:
-            inlet._begin_pull()
-            return inlet._to_records(inlet.pull(update))
-        except Exception as error:
-            self._failed(error, "inlet", inlet, update)
-            return []
-
-    def _push(self, outlet: Outlet, batch: list[Record], update: Update) -> None:
-        try:
-            outlet.push(self._records_for(outlet, batch), update)
-        except Exception as error:
-            self._failed(error, "outlet", outlet, update)
-
-    async def _push_async(self, outlet: Outlet, batch: list[Record], update: Update) -> None:
-        try:
-            await outlet.push(self._records_for(outlet, batch), update)
-        except Exception as error:
-            self._failed(error, "outlet", outlet, update)
-
-    def _batches(self, records: list[Record], update: Update) -> list[list[Record]]:
-        """Link processors, then groupers; a failing one is skipped when ignoring exceptions."""
-        for processor in self.processors:
-            try:
-                records = apply_processor(processor, records, self)
-            except Exception as error:
-                self._failed(error, "processor", describe(processor), update)
-        batches = [records]
-        for grouper in self.groupers:
-            try:
-                batches = apply_grouper(grouper, batches, self)
-            except Exception as error:
-                self._failed(error, "grouper", describe(grouper), update)
-        return batches
-
-    def _records_for(self, outlet: Outlet, batch: list[Record]) -> list[Record]:
-        """The outlet's own view of a batch: a copy (unless disabled), then its processors."""
-        records = copy_records(batch) if self.copy_records else batch
-        for processor in outlet.processors:
-            records = apply_processor(processor, records, outlet)
-        return records
 
     def _failed(self, error: Exception, stage: str, node: object, update: Update | None) -> None:
         """Log and carry on when ignoring exceptions; otherwise name the node and link, and re-raise."""
@@ -340,22 +269,6 @@ class Link:
         )
 
 
-async def _gather_or_cancel(coroutines: list) -> None:
-    """Await all; if one raises, cancel the others instead of leaving them pending."""
-    if not coroutines:
-        return
-    if len(coroutines) == 1:
-        await coroutines[0]
-        return
-    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        raise
-
-
 def _as_timedelta(interval: Interval, link: Link) -> datetime.timedelta:
     if isinstance(interval, datetime.timedelta):
         seconds = interval.total_seconds()
@@ -364,6 +277,6 @@ def _as_timedelta(interval: Interval, link: Link) -> datetime.timedelta:
         interval = datetime.timedelta(seconds=interval)
     else:
         raise TypeError(f"interval of {link!r} must be a timedelta or seconds, got {interval!r}")
-    if seconds <= 0:
-        raise ValueError(f"interval of {link!r} must be positive, got {interval!r}")
+    if seconds < 0:
+        raise ValueError(f"interval of {link!r} must not be negative, got {interval!r}")
     return interval

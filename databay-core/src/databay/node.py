@@ -1,4 +1,4 @@
-"""What inlets and outlets have in common: a start/shutdown lifecycle that runs once per instance."""
+"""What inlets and outlets have in common: a start/shutdown lifecycle, and how they block."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import inspect
 import threading
 from abc import ABC
 from collections.abc import Callable
+from typing import Any
 
 __all__ = ["Node"]
 
@@ -13,17 +14,26 @@ __all__ = ["Node"]
 class Node(ABC):
     """Base of Inlet and Outlet.
 
-    One node may be governed by several links (and planners); ``try_start`` and
-    ``try_shutdown`` make sure ``on_start``/``on_shutdown`` still run once per instance.
+    One node may be governed by several links and planners. ``try_start``/``try_shutdown`` run
+    ``on_start``/``on_shutdown`` once while the node is inactive/active, as in databay 0.3;
+    planners go through a reference count instead, so a node shared by two running planners is
+    started by the first and shut down only when the last one stops.
     """
+
+    blocking: bool = False
+    """Set True on a sync node whose pull or push waits on I/O (a database or HTTP client, say).
+    When its link runs on a shared event loop (a planner's, or ``await link.transfer_async()``),
+    the call then runs in a worker thread instead of stalling every other link on that loop, so
+    it must be safe to call from several threads."""
 
     def __init__(self) -> None:
         self._active = False
-        self._lifecycle_lock = threading.Lock()
+        self._users = 0
+        self._lifecycle_lock = threading.RLock()
         self._checked_function: object = None
         self._checked_is_coroutine = False
 
-    def _is_coroutine(self, method: Callable) -> bool:
+    def _is_coroutine(self, method: Callable[..., Any]) -> bool:
         """Whether ``method`` is a coroutine function, remembered per function: transfers ask every time."""
         function = getattr(method, "__func__", method)
         if function is not self._checked_function:
@@ -51,6 +61,34 @@ class Node(ABC):
                 return
             self._active = False
         self.on_shutdown()
+
+    def _acquire(self) -> None:
+        """One more user (a running planner): the first one starts the node.
+
+        Holds the lock through ``on_start`` so a second user waits until the node is ready; if
+        ``on_start`` raises, the node stays inactive and unclaimed.
+        """
+        with self._lifecycle_lock:
+            self._users += 1
+            if self._active:
+                return
+            try:
+                self.on_start()
+            except BaseException:
+                self._users -= 1
+                raise
+            self._active = True
+
+    def _release(self) -> None:
+        """One user fewer: the last one shuts the node down."""
+        with self._lifecycle_lock:
+            if self._users == 0:
+                return
+            self._users -= 1
+            if self._users or not self._active:
+                return
+            self._active = False
+            self.on_shutdown()
 
     def on_start(self) -> None:
         """Called once just before the governing planner starts; override to set up."""

@@ -31,12 +31,6 @@ class Outlet(Node):
     :param processors: processors applied to the records this outlet receives, before push.
     """
 
-    blocking: bool = False
-    """Set True on a sync outlet whose push waits on I/O (a database client, say): when a link
-    is awaited on a shared event loop (``transfer_async``, as ApsPlanner does), its push then runs
-    in a worker thread instead of stalling the loop and every other link on it. It must then be
-    safe to push from several threads."""
-
     def __init__(self, processors: Union[Processor, list[Processor], None] = None):
         super().__init__()
         self.processors: list[Processor] = as_callables(processors, "processor", self)

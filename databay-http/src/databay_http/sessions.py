@@ -1,9 +1,9 @@
-"""aiohttp ClientSessions for an inlet: one pooled session per event loop databay manages.
+"""aiohttp ClientSessions for an inlet: one pooled session per event loop.
 
 A session is bound to the loop it was made on, and transfers of one inlet may run on several
-threads' loops or a planner's loop. On loops databay manages (its per-thread loops, ApsPlanner's
-loop) a session is pooled across transfers and closed just before the loop closes; on any other
-loop (a user's ``asyncio.run``) each request gets its own session, closed right after.
+loops: a planner's, the fresh loop of a blocking ``Link.transfer()``, or a user's own
+``asyncio.run`` awaiting ``link.transfer_async()``. Each loop gets one session, pooled across
+transfers and closed on that loop just before it closes (:mod:`databay.engine.loops`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 
-from databay.event_loops import call_before_close
+from databay.engine.loops import call_before_close
 
 __all__ = ["SessionPool"]
 
@@ -33,15 +33,12 @@ class SessionPool:
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[aiohttp.ClientSession]:
-        """A session for the running loop: the pooled one, or a one-off on loops databay does not manage."""
+        """The running loop's pooled session, made on first use."""
         loop = asyncio.get_running_loop()
         session = self._sessions.get(loop)
         if session is None or session.closed:
             session = self._factory()
-            if not call_before_close(session.close):
-                async with session:
-                    yield session
-                return
+            await call_before_close(session.close)
             with self._lock:
                 self._sessions[loop] = session
         yield session

@@ -1,23 +1,26 @@
 """SchedulePlanner: databay's planner on the ``schedule`` library.
 
-Scheduling sets the schedule Job as the link's job. Unlike databay 0.3 this planner owns its
-scheduler, wakes for the next due job instead of sleeping a fixed time after the work, and
-keeps each link on a fixed rate.
+The planner owns a ``schedule.Scheduler`` with one job per distinct link interval, and a ticker
+task on the planner's event loop that wakes for the next due job (or every
+``refresh_interval``). A due job dispatches its links: async ones run as tasks on the loop, links
+of sync nodes on worker threads. Each job keeps a fixed rate. The group's schedule Job is set as
+each link's job.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Union
 
 import schedule
 
 from databay import BasePlanner, Link
 from databay.deprecations import ignore_exceptions_from
-from databay.overlap import Overlap
+from databay.engine.groups import IntervalGroups
+from databay.engine.overlap import Overlap
 
 __all__ = ["SchedulePlanner", "ScheduleIntervalError"]
 
@@ -32,14 +35,14 @@ class SchedulePlanner(BasePlanner):
     """Planner implementing scheduling using Schedule.
 
     :param links: link or list of links to add and schedule.
-    :param threads: worker threads running the transfers.
+    :param threads: worker threads for links with only sync nodes, and blocking sync nodes.
     :param refresh_interval: the longest the planner sleeps between checks, in seconds; links
         with a shorter interval are rejected with :class:`ScheduleIntervalError`.
     :param ignore_exceptions: log failing transfers and keep going instead of shutting down.
     :param catch_exceptions: deprecated alias of ``ignore_exceptions``.
     :param immediate_transfer: transfer every link once when the planner starts.
     :param shutdown_at_exit: shut down gracefully when the interpreter exits.
-    :param overlap: ``"skip"`` (default), ``"wait"`` or ``"concurrent"``: see :mod:`databay.overlap`.
+    :param overlap: ``"skip"`` (default), ``"wait"`` or ``"concurrent"``: see :mod:`databay.engine.overlap`.
     :param max_instances: with ``overlap="concurrent"``, transfers of one link allowed at once.
     """
 
@@ -62,24 +65,25 @@ class SchedulePlanner(BasePlanner):
         self._threads = threads
         self._refresh_interval = refresh_interval
         self._scheduler = schedule.Scheduler()
-        self._lock = threading.Lock()
-        self._in_flight: dict[Link, int] = {}
-        self._wake = threading.Event()
-        self._running = False
-        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()  # schedule.Scheduler is not thread-safe; links come from any thread
+        self._groups: IntervalGroups[schedule.Job] = IntervalGroups()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ticker: asyncio.Task[None] | None = None
         super().__init__(
-            links, ignore_exceptions, immediate_transfer, shutdown_at_exit, overlap=overlap, max_instances=max_instances
+            links,
+            ignore_exceptions,
+            immediate_transfer,
+            shutdown_at_exit,
+            overlap=overlap,
+            max_instances=max_instances,
+            threads=threads,
         )
 
     @property
     def refresh_interval(self) -> float:
         """The longest the planner sleeps between checks for due links, in seconds."""
         return self._refresh_interval
-
-    @property
-    def running(self) -> bool:
-        """Whether this planner is running; set by start, cleared by shutdown."""
-        return self._running
 
     def _schedule(self, link: Link) -> None:
         seconds = link.interval.total_seconds()
@@ -88,38 +92,46 @@ class SchedulePlanner(BasePlanner):
                 f"{link!r} has an interval of {seconds}s, shorter than the refresh interval of "
                 f"{self._refresh_interval}s of {self!r}"
             )
+        link.set_job(self._groups.add(link, self._add_job))
+        self._wake_up()
+
+    def _add_job(self, seconds: float) -> schedule.Job:
         with self._lock:
-            link.set_job(self._scheduler.every(seconds).seconds.do(self._submit, link))
-        self._wake.set()
+            return self._scheduler.every(seconds).seconds.do(self._tick, seconds)
+
+    def _drop_job(self, job: schedule.Job) -> None:
+        with self._lock:
+            self._scheduler.cancel_job(job)
 
     def _unschedule(self, link: Link) -> None:
-        with self._lock:
-            self._scheduler.cancel_job(link.job)
-        link.set_job(None)
+        job = self._groups.remove(link, self._drop_job)
+        if job is not None and link.job is job:
+            link.set_job(None)
 
-    def _submit(self, link: Link) -> None:
-        with self._lock:
-            if self._in_flight.get(link, 0) >= self._instance_limit:
-                _LOGGER.warning("Skipped a transfer of %r: %d still running", link, self._in_flight[link])
-                return
-            self._in_flight[link] = self._in_flight.get(link, 0) + 1
-        self._executor.submit(self._run_transfer, link)
+    def _tick(self, seconds: float) -> None:
+        for link in self._groups.links(seconds):
+            self._dispatch(link)
 
-    def _run_transfer(self, link: Link) -> None:
-        try:
-            self._transfer(link)
-        finally:
-            with self._lock:
-                self._in_flight[link] -= 1
+    def _wake_up(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            loop.call_soon_threadsafe(wake.set)
 
     def _start_planner(self) -> None:
-        self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="databay-schedule")
-        self._running = True
-        while self._running:
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        self._ticker = self._runtime.spawn(self._run_ticker(), name="databay-schedule-ticker")
+
+    async def _run_ticker(self) -> None:
+        assert self._wake is not None
+        while True:
             self._run_due()
-            idle = self._scheduler.idle_seconds
+            with self._lock:
+                idle = self._scheduler.idle_seconds
             timeout = self._refresh_interval if idle is None else min(max(idle, 0.0), self._refresh_interval)
-            self._wake.wait(timeout)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
             self._wake.clear()
 
     def _run_due(self) -> None:
@@ -136,18 +148,10 @@ class SchedulePlanner(BasePlanner):
             job.next_run = next_run
 
     def _shutdown_planner(self, wait: bool = True) -> None:
-        self._running = False
-        self._wake.set()
-        executor = self._executor
-        if executor is not None:
-            executor.shutdown(wait=wait and not threading.current_thread().name.startswith("databay-schedule"))
-
-    def _immediate_transfers(self, links: list[Link]) -> bool:
-        """Make each link due now; the loop then transfers them concurrently on the workers."""
-        now = datetime.datetime.now()
-        for link in links:
-            link.job.next_run = now
-        return True
+        loop, ticker = self._loop, self._ticker
+        self._loop = self._wake = self._ticker = None
+        if loop is not None and ticker is not None:
+            loop.call_soon_threadsafe(ticker.cancel)
 
     def __repr__(self) -> str:
         return f"SchedulePlanner(threads:{self._threads}, refresh_interval:{self._refresh_interval})"

@@ -7,13 +7,13 @@ Subclass it and implement :meth:`OutletTester.get_outlet` (one outlet or a list)
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import unittest
 from collections.abc import Callable
 from typing import Any
 
-from databay.event_loops import run_sync
 from databay.inlet import Inlet
 from databay.link import Link
 from databay.outlet import Outlet
@@ -115,6 +115,6 @@ class OutletTester(unittest.TestCase):
         try:
             result = self.outlet.push(self.get_records(), Update(["OutletTester"], 0))
             if self.outlet.is_async:
-                run_sync(result)
+                asyncio.run(result)
         finally:
             self.outlet.try_shutdown()

@@ -1,0 +1,302 @@
+"""The runtime of a running planner: one event loop it owns, a structured lifecycle, and a task
+scope that every transfer belongs to, so nothing a planner starts outlives it.
+
+States go idle → starting → running → stopping → stopped, and a stopped planner may start again.
+``shutdown`` is honoured in every state: before the loop exists (the start then ends without
+scheduling anything), while nodes start or immediate transfers run, or while running. Nodes are
+shut down only after every transfer using them has finished or, past the shutdown timeout, has
+been cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import enum
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from databay.engine import loops
+from databay.engine.overlap import Overlap, OverlapGate
+from databay.errors import PlannerAlreadyRunningError, PlannerNotRunningError
+
+if TYPE_CHECKING:
+    from databay.link import Link
+    from databay.node import Node
+
+__all__ = ["Runtime", "State"]
+
+T = TypeVar("T")
+_LOGGER = logging.getLogger("databay.BasePlanner")
+
+
+class State(enum.Enum):
+    """Where a planner is in its lifecycle."""
+
+    IDLE = "idle"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+class Runtime:
+    """One planner's loop, lifecycle, transfer tasks, worker threads and started nodes."""
+
+    def __init__(self, owner: str, threads: int, overlap: Overlap, max_instances: int) -> None:
+        self._owner = owner
+        self._threads = threads
+        self._overlap: Overlap = overlap
+        self._max_instances = max_instances
+        self._lock = threading.Lock()
+        self._state = State.IDLE
+        self._stop_before_start = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._stop_requested = False
+        self._stop_wait = True
+        self._stop_timeout: float | None = None
+        self._finished = threading.Event()
+        self._finished.set()
+        self._workers: set[int] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._gates: dict[Link, OverlapGate] = {}
+        self._held: dict[Node, Link] = {}
+        self.paused = False
+
+    # -- state, from any thread -------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """The current lifecycle state."""
+        return self._state
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether a shutdown has been asked for since this run started."""
+        return self._stop_requested
+
+    @property
+    def stop_wait(self) -> bool:
+        """Whether the pending shutdown lets in-flight transfers finish."""
+        return self._stop_wait
+
+    def run(self, main: Callable[[], Awaitable[None]]) -> None:
+        """Run ``main`` on a new event loop owned by this runtime; blocks until it has stopped."""
+        with self._lock:
+            if self._state in (State.STARTING, State.RUNNING, State.STOPPING):
+                raise PlannerAlreadyRunningError(f"{self._owner} is already {self._state.value}")
+            if self._stop_before_start:
+                self._stop_before_start = False
+                self._state = State.STOPPED
+                _LOGGER.info("%s was shut down before it started; not starting", self._owner)
+                return
+            self._state = State.STARTING
+            self._stop_requested, self._stop_wait, self._stop_timeout = False, True, None
+            self._finished.clear()
+        try:
+            with asyncio.Runner() as runner:
+                runner.run(self._run(main))
+        finally:
+            with self._lock:
+                self._state = State.STOPPED
+                self._loop = self._stop = None
+            self._finished.set()
+
+    def enter_running(self) -> bool:
+        """starting → running, unless a shutdown arrived meanwhile."""
+        with self._lock:
+            if self._stop_requested:
+                return False
+            self._state = State.RUNNING
+            return True
+
+    def request_stop(self, wait: bool, timeout: float | None) -> bool:
+        """Ask the run to stop; returns whether the caller may block until it has stopped.
+
+        Idle: the next start ends at once (a shutdown racing a start in another thread must win).
+        """
+        with self._lock:
+            if self._state is State.IDLE:
+                self._stop_before_start = True
+                return False
+            if self._state is State.STOPPED:
+                return False
+            if not self._stop_requested:
+                self._stop_requested, self._stop_wait, self._stop_timeout = True, wait, timeout
+                self._state = State.STOPPING
+                if self._loop is not None and self._stop is not None:
+                    self._loop.call_soon_threadsafe(self._stop.set)
+        return wait and not self.on_own_thread()
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        """Block until the run is over."""
+        return self._finished.wait(timeout)
+
+    def on_own_thread(self) -> bool:
+        """Whether the caller is this runtime's loop or one of its workers (it must not wait on itself)."""
+        return threading.get_ident() in self._workers or self._loop_thread()
+
+    def _loop_thread(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+    def submit(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Await ``work()`` on the loop from another thread and return its result.
+
+        :raises PlannerNotRunningError: the run ended before the work could run.
+        """
+        loop = self._loop
+        if loop is None:
+            raise PlannerNotRunningError(f"{self._owner} is not running")
+
+        async def on_loop() -> T:
+            return await work()
+
+        future = asyncio.run_coroutine_threadsafe(on_loop(), loop)
+        while True:
+            try:
+                return future.result(0.1)
+            except concurrent.futures.TimeoutError:
+                if self._finished.is_set():
+                    future.cancel()
+                    raise PlannerNotRunningError(f"{self._owner} stopped before the call ran") from None
+
+    def call(self, function: Callable[[], T]) -> T:
+        """Run ``function`` on the loop thread (inline when already there) and return its result."""
+        if self._loop_thread():
+            return function()
+
+        async def on_loop() -> T:
+            return function()
+
+        return self.submit(on_loop)
+
+    # -- on the loop ----------------------------------------------------------------------
+
+    async def _run(self, main: Callable[[], Awaitable[None]]) -> None:
+        loop = asyncio.get_running_loop()
+        executor = concurrent.futures.ThreadPoolExecutor(
+            self._threads, thread_name_prefix=f"databay-{self._owner}", initializer=self._register_worker
+        )
+        loop.set_default_executor(executor)
+        with self._lock:
+            self._loop, self._stop = loop, asyncio.Event()
+            if self._stop_requested:
+                self._stop.set()
+        try:
+            await main()
+        finally:
+            await self._join_threads(executor)
+            self._workers.clear()
+            await loops.close_now()
+
+    def _register_worker(self) -> None:
+        self._workers.add(threading.get_ident())
+
+    async def wait_for_stop_request(self) -> None:
+        """Return once a shutdown has been asked for."""
+        assert self._stop is not None
+        await self._stop.wait()
+
+    def spawn(self, work: Awaitable[T], name: str | None = None) -> asyncio.Task[T]:
+        """Start a task owned by this run: :meth:`drain` waits for it (or cancels it)."""
+        task: asyncio.Task[T] = asyncio.ensure_future(work)  # type: ignore[assignment]
+        if name:
+            task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def dispatch(self, link: Link, transfer: Callable[[], Awaitable[Any]]) -> bool:
+        """Start a due transfer of ``link`` as a task, unless paused, stopping or its overlap
+        policy skips it."""
+        if self.paused or self._stop_requested:
+            return False
+        gate = self._gates.get(link)
+        if gate is None:
+            gate = self._gates[link] = OverlapGate(link, self._overlap, self._max_instances)
+        if not gate.admit():
+            return False
+        self.spawn(gate.run(transfer))
+        return True
+
+    async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a blocking call on this run's worker threads."""
+        return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+    async def drain(self) -> None:
+        """Wait for every task of this run; past the shutdown's timeout (or at once with
+        ``wait=False``), cancel what is left."""
+        timeout = self._stop_timeout if self._stop_wait else 0
+        while self._tasks:
+            tasks = set(self._tasks)
+            _done, pending = await asyncio.wait(tasks, timeout=timeout)
+            if pending:
+                if self._stop_wait:
+                    _LOGGER.warning("%s: cancelling %d transfer(s) still running after %ss", self._owner, len(pending), timeout)
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(pending)
+            timeout = 0
+
+    async def _join_threads(self, executor: concurrent.futures.ThreadPoolExecutor) -> None:
+        """Wait for worker threads: a thread cannot be cancelled, so nodes it uses stay up until it returns."""
+        await self.off_loop(lambda: executor.shutdown(wait=True))
+
+    async def off_loop(self, function: Callable[[], T]) -> T:
+        """Run a blocking call on a thread of its own (not the workers, which may all be busy)."""
+        result: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                result.set_result(function())
+            except BaseException as error:
+                result.set_exception(error)
+
+        threading.Thread(target=run, name=f"databay-{self._owner}-stop", daemon=True).start()
+        return await asyncio.wrap_future(result)
+
+    # -- nodes ----------------------------------------------------------------------------
+
+    def hold(self, links: Iterable[Link], ignore_exceptions: bool) -> bool:
+        """Start (reference-counted) every node of ``links`` this run doesn't hold yet.
+
+        A failing ``on_start`` is logged in databay 0.3's words. Unless exceptions are ignored
+        (by the planner or that link), the nodes this call started are released again and it
+        returns False.
+        """
+        started: dict[Node, Link] = {}
+        for link in links:
+            for node in link.nodes:
+                if node in self._held or node in started:
+                    continue
+                try:
+                    node._acquire()
+                except Exception as error:
+                    link._lifecycle_failed(error, "on_start", node)
+                    if ignore_exceptions or link.ignore_exceptions:
+                        continue
+                    self._release(started)
+                    return False
+                started[node] = link
+        self._held.update(started)
+        return True
+
+    def release_all(self) -> None:
+        """Release every node this run started, last started first."""
+        held, self._held = self._held, {}
+        self._release(held)
+
+    @staticmethod
+    def _release(held: dict[Node, Link]) -> None:
+        """Release nodes in reverse order, each guarded so one failing on_shutdown skips no other."""
+        for node, link in reversed(held.items()):
+            try:
+                node._release()
+            except Exception as error:
+                link._lifecycle_failed(error, "on_shutdown", node)
