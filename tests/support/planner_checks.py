@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from databay import Inlet, Link
+from databay.errors import PlannerAlreadyRunningError, PlannerNotRunningError
 
 from databay_testing import CollectOutlet, FailingInlet, ListInlet
 
@@ -118,6 +119,51 @@ class PlannerContract:
         background.stop()
         assert "inlet broke" in caplog.text
 
+
+    def test_shutdown_right_after_start_is_never_lost(self) -> None:
+        for _ in range(20):  # the race: start() in a thread, shutdown() before it is up
+            outlet = CollectOutlet()
+            planner = self.make_planner(Link(ListInlet([1]), outlet, 0.05))
+            thread = threading.Thread(target=planner.start, daemon=True)
+            thread.start()
+            planner.shutdown(wait=False)
+            assert not planner.running
+            thread.join(10)
+            assert not thread.is_alive(), "start() never returned after an early shutdown"
+            assert outlet.started == outlet.stopped
+
+    def test_pause_resume_right_after_start_and_after_shutdown(self) -> None:
+        outlet = CollectOutlet()
+        planner = self.make_planner(Link(ListInlet([1]), outlet, 0.05), immediate_transfer=False)
+        thread = threading.Thread(target=planner.start, daemon=True)
+        thread.start()
+        wait_for(lambda: planner.running)
+        planner.pause()  # may land while the planner is still starting
+        planner.resume()
+        wait_for(lambda: outlet.batches)
+        planner.shutdown(wait=False)
+        thread.join(10)
+        for call in (planner.pause, planner.resume):
+            with pytest.raises(PlannerNotRunningError):
+                call()
+
+    def test_start_while_running_raises(self) -> None:
+        planner = self.make_planner(Link(ListInlet([1]), CollectOutlet(), 60))
+        background = Background(planner)
+        with pytest.raises(PlannerAlreadyRunningError):
+            planner.start()
+        background.stop()
+
+    def test_failing_immediate_transfer_never_starts_scheduling(self) -> None:
+        inlet, outlet = FailingInlet(), CollectOutlet()
+        pulls = []
+        inlet.pull = lambda update: pulls.append(update) or FailingInlet.pull(inlet, update)
+        thread = threading.Thread(target=self.make_planner(Link(inlet, outlet, 0.05)).start, daemon=True)
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive()
+        time.sleep(0.2)  # four intervals: a scheduler started by mistake would have pulled again
+        assert len(pulls) == 1 and outlet.stopped == 1
 
     def test_links_added_and_removed_while_running(self) -> None:
         make_planner = self.make_planner
