@@ -8,8 +8,9 @@ link's job.
 
 from __future__ import annotations
 
-import logging
+import functools
 import warnings
+from collections.abc import Callable
 from typing import Any, Union
 
 from apscheduler.executors.asyncio import AsyncIOExecutor
@@ -26,8 +27,6 @@ from databay.engine.overlap import Overlap
 from databay.errors import PlannerNotRunningError
 
 __all__ = ["ApsPlanner", "APSPlanner", "ApsPlannerNotRunningError"]
-
-_LOGGER = logging.getLogger("databay.ApsPlanner")
 
 _DISPATCH = "databay"  # our own executor, so executors_override cannot take our ticks off the loop
 
@@ -79,13 +78,8 @@ class ApsPlanner(BasePlanner):
             overlap, max_instances = "concurrent", aps_instances
         self._scheduler = AsyncIOScheduler(executors=executors, job_defaults=job_defaults)
         super().__init__(
-            links,
-            ignore_exceptions,
-            immediate_transfer,
-            shutdown_at_exit,
-            overlap=overlap,
-            max_instances=max_instances,
-            threads=threads,
+            links, ignore_exceptions, immediate_transfer, shutdown_at_exit,
+            overlap=overlap, max_instances=max_instances, threads=threads,
         )
 
     def _schedule(self, link: Link) -> None:
@@ -130,25 +124,18 @@ def _remove_job(job: Job) -> None:
         pass
 
 
+def _deprecated_alias(init: Callable[..., None]) -> Callable[..., None]:
+    """ApsPlanner's own ``__init__`` (and signature, through ``__wrapped__``) with a warning first."""
+
+    @functools.wraps(init)
+    def warn_then_init(self: ApsPlanner, *args: Any, **kwargs: Any) -> None:
+        warnings.warn("APSPlanner is deprecated; use ApsPlanner.", DeprecationWarning, stacklevel=2)
+        init(self, *args, **kwargs)
+
+    return warn_then_init
+
+
 class APSPlanner(ApsPlanner):
     """Deprecated alias of :class:`ApsPlanner`."""
 
-    def __init__(
-        self,
-        links: Union[Link, list[Link], None] = None,
-        threads: int = 30,
-        executors_override: dict[str, Any] | None = None,
-        job_defaults_override: dict[str, Any] | None = None,
-        ignore_exceptions: bool = False,
-        catch_exceptions: bool | None = None,
-        immediate_transfer: bool = True,
-        shutdown_at_exit: bool = False,
-        *,
-        overlap: Overlap = "skip",
-        max_instances: int = 10,
-    ):
-        warnings.warn("APSPlanner is deprecated; use ApsPlanner.", DeprecationWarning, stacklevel=2)
-        super().__init__(
-            links, threads, executors_override, job_defaults_override, ignore_exceptions, catch_exceptions,
-            immediate_transfer, shutdown_at_exit, overlap=overlap, max_instances=max_instances,
-        )
+    __init__ = _deprecated_alias(ApsPlanner.__init__)
