@@ -193,6 +193,7 @@ class Runtime:
         finally:
             await self._join_threads(executor)
             self._workers.clear()
+            self._gates.clear()
             await loops.close_now()
 
     def _register_worker(self) -> None:
