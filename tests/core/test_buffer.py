@@ -83,10 +83,12 @@ def test_failing_controller_log_names_the_owner(caplog):
     def broken(rs):
         raise ValueError("nope")
 
-    buffer = Buffer(custom_controllers=broken)
-    buffer.owner = link = Link(ListInlet([1]), CollectOutlet(), 1, tags="owned", processors=buffer)
+    buffer, outlet_buffer = Buffer(custom_controllers=broken), Buffer(custom_controllers=broken)
+    outlet = CollectOutlet(processors=outlet_buffer)
+    link = Link(ListInlet([1]), outlet, 1, tags="owned", processors=buffer)
     link.transfer()
     assert f"{buffer!r} in {link!r}: controller" in caplog.text
+    assert f"{outlet_buffer!r} in {outlet!r}: controller" in caplog.text
 
 
 def test_flush_releases_and_resets():

@@ -24,7 +24,7 @@ from databay.inlet import Inlet
 from databay.node import Node
 from databay.outlet import Outlet
 from databay.processing import as_callables
-from databay.support.buffers import Buffer
+from databay.support.buffers import Buffer, adopt_buffers
 from databay.update import Update
 
 __all__ = ["Link", "Update"]
@@ -91,6 +91,7 @@ class Link:
         self.ignore_exceptions = ignore_exceptions
         self.immediate_transfer = immediate_transfer
         self.processors: list[Callable] = as_callables(processors, "processor", self)
+        adopt_buffers(self.processors, self)
         self.groupers: list[Callable] = as_callables(groupers, "grouper", self)
         self._job: Any = None
         self._transfer_numbers = itertools.count()

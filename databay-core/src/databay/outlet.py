@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any, Union
 
 from databay.node import Node
 from databay.processing import as_callables
+from databay.support.buffers import adopt_buffers
 
 if TYPE_CHECKING:
     from databay.record import Record
     from databay.update import Update
 
-__all__ = ["Outlet", "MetadataKey"]
+__all__ = ["Outlet", "MetadataKey", "Processor"]
 
 Processor = Callable[[list], list]
 
@@ -34,6 +35,7 @@ class Outlet(Node):
     def __init__(self, processors: Union[Processor, list[Processor], None] = None):
         super().__init__()
         self.processors: list[Processor] = as_callables(processors, "processor", self)
+        adopt_buffers(self.processors, self)
 
     @property
     def is_async(self) -> bool:

@@ -228,8 +228,6 @@ class _Builder:
         except Exception as error:
             self.problem(where, f"{type(error).__name__}: {error}")
             return None, buffer
-        if buffer is not None:
-            buffer.owner = link
         return link, buffer
 
     def nodes(self, kind: NodeKind, tables: Any, where: str) -> list:

@@ -11,7 +11,7 @@ from typing import Union
 from databay.processing import describe
 from databay.record import Record
 
-__all__ = ["Buffer"]
+__all__ = ["Buffer", "adopt_buffers"]
 
 _LOGGER = logging.getLogger("databay.Buffer")
 
@@ -112,3 +112,10 @@ class Buffer:
             f"Buffer(count_threshold={self.count_threshold}, time_threshold={self.time_threshold}, "
             f"stored={len(self.records)})"
         )
+
+
+def adopt_buffers(processors: list[Callable[[list[Record]], list[Record]]], owner: object) -> None:
+    """Tell each Buffer among ``processors`` whom it serves, so its log lines can name it."""
+    for processor in processors:
+        if isinstance(processor, Buffer):
+            processor.owner = owner
