@@ -85,8 +85,9 @@ def test_failing_controller_log_names_the_owner(caplog):
 
     buffer, outlet_buffer = Buffer(custom_controllers=broken), Buffer(custom_controllers=broken)
     outlet = CollectOutlet(processors=outlet_buffer)
-    link = Link(ListInlet([1]), outlet, 1, tags="owned", processors=buffer)
+    link = Link(ListInlet([1]), CollectOutlet(), 1, tags="owned", processors=buffer)
     link.transfer()
+    Link(ListInlet([1]), outlet, 1).transfer()
     assert f"{buffer!r} in {link!r}: controller" in caplog.text
     assert f"in {outlet!r}: controller" in caplog.text
 
