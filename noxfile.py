@@ -1,5 +1,5 @@
 """Test sessions: one per distribution, each in an environment holding only that distribution
-(and core), plus one with everything installed together, the headline demo, lint and bench."""
+(and core), plus one with everything installed together, the headline demo, lint, type checks and bench."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["core", "contract", "plugin", "all", "lint"]
+nox.options.sessions = ["core", "contract", "plugin", "all", "lint", "typecheck"]
 
 PYTHON = "3.11"
 CORE = "./databay-core"
@@ -59,6 +59,14 @@ def lint(session: nox.Session) -> None:
     """ruff over every distribution, the tests and the examples."""
     session.install("ruff")
     session.run("ruff", "check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy, with every distribution installed (settings in mypy.ini): --strict on core, then the plugins."""
+    session.install(CORE, *(f"./{name}" for name in PLUGINS), "mypy>=2.4")
+    session.run("mypy", "--strict", "databay-core/src/databay")
+    session.run("mypy", *(f"{name}/src" for name in PLUGINS))
 
 
 @nox.session(python=PYTHON)

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -78,7 +79,7 @@ def init_command(path: Path) -> None:
     click.echo(f"Wrote {path}. Try: databay run --check {path} && databay run {path}")
 
 
-def _as_dict(plugin: PluginInfo) -> dict:
+def _as_dict(plugin: PluginInfo) -> dict[str, Any]:
     data = {
         "name": plugin.name,
         "distribution": plugin.distribution,

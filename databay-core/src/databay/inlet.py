@@ -24,13 +24,13 @@ class Inlet(Node):
         is never modified by the inlet.
     """
 
-    def __init__(self, metadata: dict | None = None):
+    def __init__(self, metadata: dict[str, Any] | None = None):
         super().__init__()
         self._metadata = {} if metadata is None else metadata
         self._label: str | None = None
 
     @property
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         """Global metadata attached to each record this inlet produces."""
         return self._metadata
 
@@ -47,7 +47,7 @@ class Inlet(Node):
         or :class:`Record` objects made with :meth:`new_record`. An empty list produces none.
         """
 
-    def new_record(self, payload: Any, metadata: dict | None = None) -> Record:
+    def new_record(self, payload: Any, metadata: dict[str, Any] | None = None) -> Record:
         """Create a record carrying global metadata, overridden/extended by local ``metadata``."""
         full = {**self._metadata, **metadata} if metadata else dict(self._metadata)
         full["__inlet__"] = self._label or repr(self)

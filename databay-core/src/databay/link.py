@@ -15,7 +15,7 @@ import itertools
 import logging
 import warnings
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any, TypeVar, Union, cast
 
 from databay.deprecations import ignore_exceptions_from
 from databay.engine.transfer import run_blocking, run_transfer
@@ -23,7 +23,7 @@ from databay.errors import InvalidNodeError
 from databay.inlet import Inlet
 from databay.node import Node
 from databay.outlet import Outlet
-from databay.processing import as_callables
+from databay.processing import Grouper, Processor, as_callables
 from databay.support.buffers import Buffer, adopt_buffers
 from databay.update import Update
 
@@ -32,6 +32,7 @@ __all__ = ["Link", "Update"]
 _LOGGER = logging.getLogger("databay.Link")
 
 Interval = Union[datetime.timedelta, int, float]
+N = TypeVar("N", bound=Node)
 
 
 class Link:
@@ -64,8 +65,8 @@ class Link:
         catch_exceptions: bool | None = None,
         inlet_concurrency: int = 9999,
         immediate_transfer: bool = True,
-        processors: Union[Callable, list[Callable], None] = None,
-        groupers: Union[Callable, list[Callable], None] = None,
+        processors: Union[Processor, list[Processor], None] = None,
+        groupers: Union[Grouper, list[Grouper], None] = None,
         name: str | None = None,
     ):
         if name is not None:
@@ -77,7 +78,8 @@ class Link:
             tags = [name]
         ignore_exceptions = ignore_exceptions_from(ignore_exceptions, catch_exceptions, "Link")
         self._tags: list[str] = [tags] if isinstance(tags, str) else list(tags or [])
-        self._interval: Any = interval  # repr() needs it while validating
+        # Not validated yet, but repr() needs it while validating; _as_timedelta replaces it below.
+        self._interval = cast(datetime.timedelta, interval)
         self._inlets: list[Inlet] = []
         self._outlets: list[Outlet] = []
         self._async_nodes = False
@@ -90,9 +92,9 @@ class Link:
         self.copy_records = copy_records
         self.ignore_exceptions = ignore_exceptions
         self.immediate_transfer = immediate_transfer
-        self.processors: list[Callable] = as_callables(processors, "processor", self)
+        self.processors: list[Processor] = as_callables(processors, "processor", self)
         adopt_buffers(self.processors, self)
-        self.groupers: list[Callable] = as_callables(groupers, "grouper", self)
+        self.groupers: list[Grouper] = as_callables(groupers, "grouper", self)
         self._job: Any = None
         self._transfer_numbers = itertools.count()
 
@@ -110,7 +112,8 @@ class Link:
 
     def add_inlets(self, inlets: Union[Inlet, list[Inlet]]) -> None:
         """Add inlets. :raises TypeError: not an Inlet. :raises InvalidNodeError: already added."""
-        self._inlets = self._inlets + self._checked_new(inlets, Inlet, self._inlets, "inlet")
+        # mypy rejects an abstract class for type[N] even when it is only given to isinstance (python/mypy#4717)
+        self._inlets = self._inlets + self._checked_new(inlets, Inlet, self._inlets, "inlet")  # type: ignore[type-abstract]
         self._refresh_async()
 
     def remove_inlets(self, inlets: Union[Inlet, list[Inlet]]) -> None:
@@ -120,7 +123,7 @@ class Link:
 
     def add_outlets(self, outlets: Union[Outlet, list[Outlet]]) -> None:
         """Add outlets. :raises TypeError: not an Outlet. :raises InvalidNodeError: already added."""
-        self._outlets = self._outlets + self._checked_new(outlets, Outlet, self._outlets, "outlet")
+        self._outlets = self._outlets + self._checked_new(outlets, Outlet, self._outlets, "outlet")  # type: ignore[type-abstract]
         self._refresh_async()
 
     def remove_outlets(self, outlets: Union[Outlet, list[Outlet]]) -> None:
@@ -128,26 +131,29 @@ class Link:
         self._outlets = self._without(outlets, self._outlets, "outlet")
         self._refresh_async()
 
-    def _checked_new(self, nodes: Any, kind: type, present: list, role: str) -> list:
-        nodes = list(nodes) if isinstance(nodes, (list, tuple)) else [nodes]
-        for node in nodes:
+    def _checked_new(self, nodes: object, kind: type[N], present: list[N], role: str) -> list[N]:
+        candidates = _as_list(nodes)
+        checked: list[N] = []
+        for node in candidates:
             if not isinstance(node, kind):
                 raise TypeError(f"Provided {role} is not an instance of {kind.__name__}, found: {node!r}")
-            if node in present or nodes.count(node) > 1:
+            if node in present or candidates.count(node) > 1:
                 raise InvalidNodeError(f"Link already contains {role}: {node!r}")
-        return nodes
+            checked.append(node)
+        return checked
 
-    def _without(self, nodes: Any, present: list, role: str) -> list:
-        nodes = list(nodes) if isinstance(nodes, (list, tuple)) else [nodes]
+    def _without(self, nodes: object, present: list[N], role: str) -> list[N]:
         remaining = list(present)
-        for node in nodes:
+        for node in _as_list(nodes):
             if node not in remaining:
                 raise InvalidNodeError(f"Link does not contain {role}: {node!r}")
             remaining.remove(node)
         return remaining
 
     def _refresh_async(self) -> None:
-        self._async_nodes = any(node.is_async for node in (*self._inlets, *self._outlets))
+        self._async_nodes = any(inlet.is_async for inlet in self._inlets) or any(
+            outlet.is_async for outlet in self._outlets
+        )
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -268,6 +274,11 @@ class Link:
             f"Link(tags:{self._tags}, inlets:{self._inlets}, outlets:{self._outlets}, "
             f"interval:{self._interval})"
         )
+
+
+def _as_list(nodes: object) -> list[object]:
+    """One node or a list/tuple of them, as a new list."""
+    return list(nodes) if isinstance(nodes, (list, tuple)) else [nodes]
 
 
 def _as_timedelta(interval: Interval, link: Link) -> datetime.timedelta:

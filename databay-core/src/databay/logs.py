@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TextIO
 
 __all__ = ["ISO8601Formatter", "install_default_handler"]
 
@@ -24,7 +25,7 @@ class ISO8601Formatter(logging.Formatter):
         return f"{time.strftime('%Y-%m-%dT%H:%M:%S', moment)}.{int(record.msecs):03d}{time.strftime('%z', moment)}"
 
 
-class _DefaultHandler(logging.StreamHandler):
+class _DefaultHandler(logging.StreamHandler[TextIO]):
     """Marks the handler databay installed, so importing twice never installs two."""
 
 

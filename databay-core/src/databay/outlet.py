@@ -6,11 +6,10 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Union
 
 from databay.node import Node
-from databay.processing import as_callables
+from databay.processing import Processor, as_callables
 from databay.support.buffers import adopt_buffers
 
 if TYPE_CHECKING:
@@ -18,8 +17,6 @@ if TYPE_CHECKING:
     from databay.update import Update
 
 __all__ = ["Outlet", "MetadataKey", "Processor"]
-
-Processor = Callable[[list], list]
 
 
 class MetadataKey(str):

@@ -69,7 +69,7 @@ class _Builder:
         """Replace ``${VAR}`` / ``${VAR:-default}`` in strings, recursively."""
         if isinstance(value, str):
 
-            def substitute(match: re.Match) -> str:
+            def substitute(match: re.Match[str]) -> str:
                 name, default = match.group(1), match.group(2)
                 if name in os.environ:
                     return os.environ[name]
@@ -85,7 +85,7 @@ class _Builder:
             return [self.expand(item, f"{where}[{index}]") for index, item in enumerate(value)]
         return value
 
-    def callable_ref(self, reference: Any, where: str) -> Callable | None:
+    def callable_ref(self, reference: Any, where: str) -> Callable[..., Any] | None:
         """Resolve ``"module:callable"``; the pipeline's folder is importable for local modules."""
         if not isinstance(reference, str) or reference.count(":") != 1:
             self.problem(where, f"{reference!r} is not a 'module:callable' reference")
@@ -110,7 +110,7 @@ class _Builder:
             return None
         return target
 
-    def callables(self, value: Any, where: str) -> list[Callable]:
+    def callables(self, value: Any, where: str) -> list[Callable[..., Any]]:
         references = value if isinstance(value, list) else [value]
         resolved = [self.callable_ref(reference, f"{where}[{index}]") for index, reference in enumerate(references)]
         return [fn for fn in resolved if fn is not None]
@@ -150,7 +150,7 @@ class _Builder:
             self.problem(where, f"{name}({_describe(arguments)}) failed: {type(error).__name__}: {error}")
             return None
 
-    def arguments_fit(self, cls: type, arguments: dict, where: str) -> bool:
+    def arguments_fit(self, cls: type, arguments: dict[str, Any], where: str) -> bool:
         """Check keys against the class's constructor signature, and values against simple types."""
         signature = _signature(cls)
         parameters = {
@@ -230,7 +230,7 @@ class _Builder:
             return None, buffer
         return link, buffer
 
-    def nodes(self, kind: NodeKind, tables: Any, where: str) -> list:
+    def nodes(self, kind: NodeKind, tables: Any, where: str) -> list[Any]:
         if not isinstance(tables, list):
             self.problem(where, f"expected a list of tables ([[...{kind}s]]), got {tables!r}")
             return [None]
@@ -288,11 +288,11 @@ def _is_instance(value: Any, expected: type) -> bool:
     return isinstance(value, expected)
 
 
-def _describe(arguments: dict) -> str:
+def _describe(arguments: dict[str, Any]) -> str:
     return ", ".join(f"{key}=…" for key in arguments)
 
 
-def load_pipeline(path: str | os.PathLike) -> Pipeline:
+def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
     """Read, validate and build a pipeline file.
 
     :raises PipelineError: with every problem found, when there is any.
@@ -321,7 +321,9 @@ def load_pipeline(path: str | os.PathLike) -> Pipeline:
         planner = builder.node("planner", document["planner"], "planner")
     if builder.problems:
         raise PipelineError(path, builder.problems)
-    links = [link for link, _ in links_and_buffers]
+    # Without problems, the planner and every link were built: node() and link() return None only with one.
+    assert planner is not None
+    links = [link for link, _ in links_and_buffers if link is not None]
     try:
         planner.add_links(links)
     except Exception as error:

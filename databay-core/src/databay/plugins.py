@@ -180,6 +180,7 @@ class _Host:
                 return
             except pluggy.PluginValidationError as error:
                 name = manager.get_name(error.plugin)
+                assert name is not None  # check_pending reports registered plugins only
                 manager.unregister(error.plugin)
                 self._fail(self.plugins[name], error)
 

@@ -171,8 +171,10 @@ class MongoOutlet(Outlet):
                 continue
             _LOGGER.info("%s insert %d documents into %s.%s", update, len(documents), self.database_name, collection)
             _LOGGER.debug("%s documents: %s", update, documents)
+            database = self._db
+            assert database is not None  # ensure_connection connected it
             try:
-                result = self._db[collection].insert_many(documents)
+                result = database[collection].insert_many(documents)
             except PyMongoError as error:
                 written = (getattr(error, "details", None) or {}).get("nInserted", 0)
                 raise MongoOutletError(

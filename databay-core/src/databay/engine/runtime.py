@@ -206,7 +206,7 @@ class Runtime:
 
     def spawn(self, work: Awaitable[T], name: str | None = None) -> asyncio.Task[T]:
         """Start a task owned by this run: :meth:`drain` waits for it (or cancels it)."""
-        task: asyncio.Task[T] = asyncio.ensure_future(work)  # type: ignore[assignment]
+        task = asyncio.ensure_future(work)
         if name:
             task.set_name(name)
         self._tasks.add(task)

@@ -32,7 +32,7 @@ class FileInlet(Inlet):
         self,
         filepath: str,
         read_mode: FileInletMode = FileInletMode.LINE,
-        metadata: dict | None = None,
+        metadata: dict[str, Any] | None = None,
         *,
         encoding: str = "utf-8",
     ):
@@ -52,6 +52,7 @@ class FileInlet(Inlet):
                 return file.read()
         if self._file is None:  # pulled outside a planner: open on first use
             self.on_start()
+        assert self._file is not None  # on_start opens it in LINE mode
         line = self._file.readline()
         return line if line else []
 

@@ -10,6 +10,6 @@ __all__ = ["NullInlet"]
 class NullInlet(Inlet):
     """Inlet that doesn't produce anything, a no-op."""
 
-    def pull(self, update: Any) -> list:
+    def pull(self, update: Any) -> list[Any]:
         """Produce no records."""
         return []

@@ -16,7 +16,7 @@ class RandomIntInlet(Inlet):
     :param metadata: global metadata of the records, as for any :class:`~databay.inlet.Inlet`.
     """
 
-    def __init__(self, min: int = 0, max: int = 100, metadata: dict | None = None):
+    def __init__(self, min: int = 0, max: int = 100, metadata: dict[str, Any] | None = None):
         super().__init__(metadata)
         if min > max:
             raise ValueError(f"RandomIntInlet min ({min}) is greater than max ({max})")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import unittest
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from databay.inlet import Inlet
 from databay.link import Link
@@ -21,12 +21,15 @@ from databay.record import Record
 
 __all__ = ["InletTester", "for_each_inlet"]
 
+T = TypeVar("T", bound="InletTester")
+P = ParamSpec("P")
 
-def for_each_inlet(fn: Callable) -> Callable:
+
+def for_each_inlet(fn: Callable[Concatenate[T, P], None]) -> Callable[Concatenate[T, P], None]:
     """Runs the test for each inlet returned from :meth:`InletTester.get_inlet`, as subtests."""
 
     @functools.wraps(fn)
-    def wrapper(tester: InletTester, *args: Any, **kwargs: Any) -> None:
+    def wrapper(tester: T, /, *args: P.args, **kwargs: P.kwargs) -> None:
         for inlet in tester.inlets:
             tester.inlet = inlet
             with tester.subTest(inlet=repr(inlet)):
@@ -35,10 +38,10 @@ def for_each_inlet(fn: Callable) -> Callable:
     return wrapper
 
 
-class _WatchedMetadata(dict):
+class _WatchedMetadata(dict[str, Any]):
     """Global metadata that notices an inlet reading it (inlets must only pass it on)."""
 
-    reads: list
+    reads: list[Any]
 
     def __getitem__(self, key: Any) -> Any:
         self.reads.append(key)
@@ -112,7 +115,9 @@ class InletTester(unittest.TestCase):
     def test_dont_read_metadata(self) -> None:
         """The inlet passes global metadata on without reading it to configure itself."""
         records = self.pull(self.inlet)
-        self.assertEqual(self.inlet._metadata.reads, [], "the inlet read its global metadata")
+        watched = self.inlet._metadata
+        assert isinstance(watched, _WatchedMetadata)  # setUp gave each inlet one
+        self.assertEqual(watched.reads, [], "the inlet read its global metadata")
         for record in records:
             self.assertLessEqual(self.gmetadata.items(), record.metadata.items(), "global metadata lost")
 

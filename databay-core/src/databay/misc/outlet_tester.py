@@ -12,7 +12,7 @@ import copy
 import functools
 import unittest
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from databay.inlet import Inlet
 from databay.link import Link
@@ -22,12 +22,15 @@ from databay.update import Update
 
 __all__ = ["OutletTester", "for_each_outlet"]
 
+T = TypeVar("T", bound="OutletTester")
+P = ParamSpec("P")
 
-def for_each_outlet(fn: Callable) -> Callable:
+
+def for_each_outlet(fn: Callable[Concatenate[T, P], None]) -> Callable[Concatenate[T, P], None]:
     """Runs the test for each outlet returned from :meth:`OutletTester.get_outlet`, as subtests."""
 
     @functools.wraps(fn)
-    def wrapper(tester: OutletTester, *args: Any, **kwargs: Any) -> None:
+    def wrapper(tester: T, /, *args: P.args, **kwargs: P.kwargs) -> None:
         for outlet in tester.outlets:
             tester.outlet = outlet
             with tester.subTest(outlet=repr(outlet)):

@@ -3,6 +3,7 @@
 from typing import Any
 
 from databay.outlet import Outlet
+from databay.record import Record
 
 __all__ = ["NullOutlet"]
 
@@ -10,5 +11,5 @@ __all__ = ["NullOutlet"]
 class NullOutlet(Outlet):
     """Outlet that doesn't do anything, a no-op."""
 
-    def push(self, records: list, update: Any) -> None:
+    def push(self, records: list[Record], update: Any) -> None:
         """Do nothing."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Union
 
 from databay.outlet import Outlet, Processor
+from databay.record import Record
 
 __all__ = ["PrintOutlet"]
 
@@ -27,7 +28,7 @@ class PrintOutlet(Outlet):
         self.only_payload = only_payload
         self.skip_update = skip_update
 
-    def push(self, records: list, update: Any) -> None:
+    def push(self, records: list[Record], update: Any) -> None:
         """Print the records."""
         prefix = "" if self.skip_update else f"{update} "
         for record in records:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Union
 
-from databay.processing import describe
+from databay.processing import Processor, describe
 from databay.record import Record
 
 __all__ = ["Buffer", "adopt_buffers"]
@@ -57,9 +57,11 @@ class Buffer:
         self._lock = threading.Lock()
 
     def _count_controller(self, records: list[Record]) -> bool:
+        assert self.count_threshold is not None  # get_controllers offers this controller only with a threshold
         return len(records) > self.count_threshold
 
     def _time_controller(self, records: list[Record]) -> bool:
+        assert self.time_threshold is not None  # get_controllers offers this controller only with a threshold
         if self.time_start is None:
             self.time_start = time.time()
         return time.time() > self.time_start + self.time_threshold
@@ -114,7 +116,7 @@ class Buffer:
         )
 
 
-def adopt_buffers(processors: list[Callable[[list[Record]], list[Record]]], owner: object) -> None:
+def adopt_buffers(processors: list[Processor], owner: object) -> None:
     """Tell each Buffer among ``processors`` whom it serves, so its log lines can name it."""
     for processor in processors:
         if isinstance(processor, Buffer):
