@@ -110,8 +110,9 @@ def test_start_twice_raises_and_restart_after_stop_works():
         planner.start()
     inlet.release.set()
     wait_for(lambda: outlet.batches)
+    planner.pause()
     stop(planner, thread)
-    thread = start_in_thread(planner)
+    thread = start_in_thread(planner)  # a pause does not outlive its run
     wait_for(lambda: len(outlet.batches) == 2)
     stop(planner, thread)
     assert outlet.started == 2 and outlet.stopped == 2
@@ -176,7 +177,8 @@ def test_one_failing_on_shutdown_skips_no_other(caplog):
     assert 'on_shutdown outlet exception: "flush failed" for outlet: BrokenStop' in caplog.text
 
 
-def test_nodes_shut_down_only_after_running_transfers_finish():
+@pytest.mark.parametrize("stop_options", [{}, {"wait": False}, {"timeout": 0.05}])
+def test_nodes_shut_down_only_after_running_transfers_finish(stop_options):
     pushing, release, order = threading.Event(), threading.Event(), []
 
     class SlowOutlet(CollectOutlet):
@@ -191,7 +193,7 @@ def test_nodes_shut_down_only_after_running_transfers_finish():
     planner = ThreadPlanner(Link(ListInlet([1]), SlowOutlet(), 60))
     thread = start_in_thread(planner)
     assert pushing.wait(5)
-    stopper = threading.Thread(target=planner.shutdown)  # wait=True: blocks until stopped
+    stopper = threading.Thread(target=planner.shutdown, kwargs=stop_options)
     stopper.start()
     wait_for(lambda: planner.state is State.STOPPING)
     assert order == []

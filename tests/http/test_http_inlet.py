@@ -92,6 +92,8 @@ def test_connections_are_pooled_per_event_loop(server):
     before = len(server.app[PEERS])
     asyncio.run(five_transfers())
     assert len(server.app[PEERS]) - before == 1
+    asyncio.run(five_transfers())
+    assert len(link.inlets[0]._sessions._sessions) == 0  # closed loops leave no session behind
 
 
 def test_works_from_several_threads_and_loops(server):

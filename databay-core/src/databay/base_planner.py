@@ -16,7 +16,7 @@ import atexit
 import logging
 import weakref
 from abc import ABC, abstractmethod
-from typing import Union
+from typing import Any, Union
 
 from databay.engine.overlap import Overlap, instance_limit
 from databay.engine.runtime import Runtime, State
@@ -137,6 +137,7 @@ class BasePlanner(ABC):
         for link in links:
             self._unschedule(link)
             self._links.remove(link)
+            self._runtime.forget(link)
             _LOGGER.info("Removed link: %s", link)
 
     def purge(self) -> None:
@@ -204,30 +205,44 @@ class BasePlanner(ABC):
         if not runtime.hold(list(self._links), self._ignore_exceptions):
             return
         try:
-            if runtime.stop_requested or (self.immediate_transfer and not await self._immediate_transfers()):
-                return
-            if not runtime.enter_running():
-                return
-            self._start_planner()
-            if runtime.paused:
-                self._pause_planner()
             try:
-                await runtime.wait_for_stop_request()
+                if runtime.stop_requested or (self.immediate_transfer and not await self._immediate_transfers()):
+                    return
+                if not runtime.enter_running():
+                    return
+                self._start_planner()
+                if runtime.paused:
+                    self._pause_planner()
+                try:
+                    await runtime.wait_for_stop_request()
+                finally:
+                    await runtime.off_loop(lambda: self._shutdown_planner(runtime.stop_wait))
+            except asyncio.CancelledError:  # Ctrl+C in start(): stop like shutdown(wait=False)
+                runtime.request_stop(wait=False, timeout=None)
+                raise
             finally:
-                await runtime.off_loop(lambda: self._shutdown_planner(runtime.stop_wait))
+                await runtime.drain()
+                if self._flush_buffers:
+                    self._flush_buffers = False
+                    for link in list(self._links):
+                        await self._run_link(link, flush=True)
         finally:
-            await runtime.drain()
-            if self._flush_buffers:
-                self._flush_buffers = False
-                for link in list(self._links):
-                    await self._run_link(link, flush=True)
-            runtime.release_all()
+            runtime.release_all()  # even if cancelled again while draining
 
     async def _immediate_transfers(self) -> bool:
-        """Transfer the due links once, concurrently; False (stop starting) if one failed unignored."""
+        """Transfer the due links once, concurrently; False (stop starting) if one failed unignored
+        or a shutdown arrived meanwhile (the drain then lets them finish or cancels them)."""
         due = [link for link in self._links if link.immediate_transfer]
+        if not due:
+            return True
         tasks = [self._runtime.spawn(self._run_link(link)) for link in due]
-        return all(await asyncio.gather(*tasks)) if tasks else True
+        stop: asyncio.Future[None] = asyncio.ensure_future(self._runtime.wait_for_stop_request())
+        pending: set[asyncio.Future[Any]] = set(tasks)
+        while pending and not stop.done():
+            _, pending = await asyncio.wait(pending | {stop}, return_when=asyncio.FIRST_COMPLETED)
+            pending.discard(stop)
+        stop.cancel()
+        return not pending and not self._runtime.stop_requested and all(task.result() for task in tasks)
 
     # -- transfers --------------------------------------------------------------------------
 
@@ -239,16 +254,18 @@ class BasePlanner(ABC):
     def _transfer(self, link: Link) -> bool:
         """Run one transfer of ``link`` and wait for it: for planners that schedule from their
         own threads, and :meth:`force_transfer`. While running it goes through the planner's
-        loop and overlap policy; failures go to :meth:`_on_exception`.
+        loop and overlap policy; once stopping it is skipped; failures go to :meth:`_on_exception`.
 
         :returns: False when the transfer failed and exceptions are not ignored.
         """
         runtime = self._runtime
+        if runtime.state is State.STOPPING:
+            return True
         if runtime.state is State.RUNNING and not runtime.on_own_thread():
             try:
                 return runtime.submit(lambda: self._run_gated(link))
             except PlannerNotRunningError:
-                pass
+                return True
         try:
             link.transfer()
         except Exception as error:
@@ -257,14 +274,8 @@ class BasePlanner(ABC):
         return True
 
     async def _run_gated(self, link: Link) -> bool:
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-
-        async def transfer() -> None:
-            done.set_result(await self._run_link(link))
-
-        if not self._runtime.dispatch(link, transfer):
-            return True  # skipped by the overlap policy (and logged)
-        return await done
+        task = self._runtime.dispatch(link, lambda: self._run_link(link))
+        return True if task is None else await task  # None: skipped (and logged) or stopping
 
     async def _run_link(self, link: Link, *, flush: bool = False) -> bool:
         """One transfer on the runtime: async links on the loop, all-sync ones on a worker thread.

@@ -38,10 +38,17 @@ class SessionPool:
         session = self._sessions.get(loop)
         if session is None or session.closed:
             session = self._factory()
-            await call_before_close(session.close)
+            await call_before_close(lambda: self._evict(loop, session))
             with self._lock:
                 self._sessions[loop] = session
         yield session
+
+    async def _evict(self, loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession) -> None:
+        """Close the loop's session before the loop closes and forget it (it references the loop)."""
+        with self._lock:
+            if self._sessions.get(loop) is session:
+                del self._sessions[loop]
+        await session.close()
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the pooled sessions of loops that are running elsewhere or idle; callable from any thread."""

@@ -50,7 +50,8 @@ class Runtime:
         self._threads = threads
         self._overlap: Overlap = overlap
         self._max_instances = max_instances
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a signal handler calling shutdown() may run inside run()
+        self._runner_thread: int | None = None
         self._state = State.IDLE
         self._stop_before_start = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -64,6 +65,7 @@ class Runtime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._gates: dict[Link, OverlapGate] = {}
         self._held: dict[Node, Link] = {}
+        self._executor: _TrackedExecutor | None = None
         self.paused = False
 
     # -- state, from any thread -------------------------------------------------------------
@@ -88,14 +90,17 @@ class Runtime:
         with self._lock:
             if self._state in (State.STARTING, State.RUNNING, State.STOPPING):
                 raise PlannerAlreadyRunningError(f"{self._owner} is already {self._state.value}")
+            self._stop_requested, self._stop_wait, self._stop_timeout = False, True, None
+            self.paused = False
+            self._runner_thread = threading.get_ident()
+            self._finished.clear()
+            self._state = State.STARTING  # from here a shutdown (even from a signal handler) stops the run
             if self._stop_before_start:
                 self._stop_before_start = False
                 self._state = State.STOPPED
+                self._finished.set()
                 _LOGGER.info("%s was shut down before it started; not starting", self._owner)
                 return
-            self._state = State.STARTING
-            self._stop_requested, self._stop_wait, self._stop_timeout = False, True, None
-            self._finished.clear()
         try:
             with asyncio.Runner() as runner:
                 runner.run(self._run(main))
@@ -103,6 +108,7 @@ class Runtime:
             with self._lock:
                 self._state = State.STOPPED
                 self._loop = self._stop = None
+                self._runner_thread = None
             self._finished.set()
 
     def enter_running(self) -> bool:
@@ -137,7 +143,8 @@ class Runtime:
 
     def on_own_thread(self) -> bool:
         """Whether the caller is this runtime's loop or one of its workers (it must not wait on itself)."""
-        return threading.get_ident() in self._workers or self._loop_thread()
+        me = threading.get_ident()
+        return me == self._runner_thread or me in self._workers or self._loop_thread()
 
     def _loop_thread(self) -> bool:
         try:
@@ -161,6 +168,8 @@ class Runtime:
         while True:
             try:
                 return future.result(0.1)
+            except concurrent.futures.CancelledError:
+                raise PlannerNotRunningError(f"{self._owner} stopped before the call completed") from None
             except concurrent.futures.TimeoutError:
                 if self._finished.is_set():
                     future.cancel()
@@ -180,9 +189,7 @@ class Runtime:
 
     async def _run(self, main: Callable[[], Awaitable[None]]) -> None:
         loop = asyncio.get_running_loop()
-        executor = concurrent.futures.ThreadPoolExecutor(
-            self._threads, thread_name_prefix=f"databay-{self._owner}", initializer=self._register_worker
-        )
+        executor = self._executor = _TrackedExecutor(self._threads, f"databay-{self._owner}", self._register_worker)
         loop.set_default_executor(executor)
         with self._lock:
             self._loop, self._stop = loop, asyncio.Event()
@@ -213,18 +220,21 @@ class Runtime:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def dispatch(self, link: Link, transfer: Callable[[], Awaitable[Any]]) -> bool:
+    def dispatch(self, link: Link, transfer: Callable[[], Awaitable[T]]) -> asyncio.Task[T] | None:
         """Start a due transfer of ``link`` as a task, unless paused, stopping or its overlap
-        policy skips it."""
+        policy skips it (then None)."""
         if self.paused or self._stop_requested:
-            return False
+            return None
         gate = self._gates.get(link)
         if gate is None:
             gate = self._gates[link] = OverlapGate(link, self._overlap, self._max_instances)
         if not gate.admit():
-            return False
-        self.spawn(gate.run(transfer))
-        return True
+            return None
+        return self.spawn(gate.run(transfer))
+
+    def forget(self, link: Link) -> None:
+        """Drop a removed link's overlap gate (a transfer still running keeps its own reference)."""
+        self._gates.pop(link, None)
 
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking call on this run's worker threads."""
@@ -244,6 +254,8 @@ class Runtime:
                     task.cancel()
                 await asyncio.wait(pending)
             timeout = 0
+        if self._executor is not None:
+            await self.off_loop(self._executor.wait_idle)
 
     async def _join_threads(self, executor: concurrent.futures.ThreadPoolExecutor) -> None:
         """Wait for worker threads: a thread cannot be cancelled, so nodes it uses stay up until it returns."""
@@ -284,6 +296,9 @@ class Runtime:
                         continue
                     self._release(started)
                     return False
+                except BaseException:  # Ctrl+C during a slow on_start: leave nothing started
+                    self._release(started)
+                    raise
                 started[node] = link
         self._held.update(started)
         return True
@@ -301,3 +316,22 @@ class Runtime:
                 node._release()
             except Exception as error:
                 link._lifecycle_failed(error, "on_shutdown", node)
+
+
+class _TrackedExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Worker threads whose pending calls can be awaited: a cancelled transfer's thread keeps
+    running, and the nodes it uses must stay up until it returns."""
+
+    def __init__(self, threads: int, name: str, initializer: Callable[[], None]) -> None:
+        super().__init__(threads, thread_name_prefix=name, initializer=initializer)
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        future = super().submit(fn, *args, **kwargs)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
+
+    def wait_idle(self) -> None:
+        """Block until every call submitted so far has returned."""
+        concurrent.futures.wait(list(self._pending))

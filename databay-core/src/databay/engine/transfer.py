@@ -73,11 +73,15 @@ async def _pull_all(link: Link, update: Update, offload: bool) -> list[Record]:
     pulled: list[list[Record]] = [[] for _ in inlets]
     concurrent: list[Coroutine[Any, Any, None]] = []
     limit = asyncio.Semaphore(link.inlet_concurrency) if link.is_async or offload else None
-    for index, inlet in enumerate(inlets):
-        if inlet.is_async or (offload and inlet.blocking):
-            concurrent.append(_pull_concurrently(link, inlet, update, pulled, index, limit))
-        else:
-            pulled[index] = _pull(link, inlet, update)
+    try:
+        for index, inlet in enumerate(inlets):
+            if inlet.is_async or (offload and inlet.blocking):
+                concurrent.append(_pull_concurrently(link, inlet, update, pulled, index, limit))
+            else:
+                pulled[index] = _pull(link, inlet, update)
+    except BaseException:
+        _close(concurrent)
+        raise
     await _all(concurrent)
     return [record for records in pulled for record in records]
 
@@ -125,13 +129,17 @@ def _batches(link: Link, records: list[Record], update: Update) -> list[list[Rec
 
 async def _push_all(link: Link, batch: list[Record], update: Update, offload: bool) -> None:
     concurrent: list[Coroutine[Any, Any, None]] = []
-    for outlet in link.outlets:
-        if outlet.is_async:
-            concurrent.append(_push_async(link, outlet, batch, update))
-        elif offload and outlet.blocking:
-            concurrent.append(asyncio.to_thread(_push, link, outlet, batch, update))
-        else:
-            _push(link, outlet, batch, update)
+    try:
+        for outlet in link.outlets:
+            if outlet.is_async:
+                concurrent.append(_push_async(link, outlet, batch, update))
+            elif offload and outlet.blocking:
+                concurrent.append(asyncio.to_thread(_push, link, outlet, batch, update))
+            else:
+                _push(link, outlet, batch, update)
+    except BaseException:
+        _close(concurrent)
+        raise
     await _all(concurrent)
 
 
@@ -155,6 +163,12 @@ def _records_for(link: Link, outlet: Outlet, batch: list[Record]) -> list[Record
     for processor in outlet.processors:
         records = apply_processor(processor, records, outlet)
     return records
+
+
+def _close(coroutines: list[Coroutine[Any, Any, None]]) -> None:
+    """Discard coroutines that will never run (a sync node failed first), without a warning."""
+    for coroutine in coroutines:
+        coroutine.close()
 
 
 async def _all(coroutines: list[Coroutine[Any, Any, None]]) -> None:
