@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import logging
 import threading
 from typing import Union
 
@@ -23,8 +22,6 @@ from databay.engine.groups import IntervalGroups
 from databay.engine.overlap import Overlap
 
 __all__ = ["SchedulePlanner", "ScheduleIntervalError"]
-
-_LOGGER = logging.getLogger("databay.SchedulePlanner")
 
 
 class ScheduleIntervalError(Exception):
@@ -71,13 +68,8 @@ class SchedulePlanner(BasePlanner):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
         super().__init__(
-            links,
-            ignore_exceptions,
-            immediate_transfer,
-            shutdown_at_exit,
-            overlap=overlap,
-            max_instances=max_instances,
-            threads=threads,
+            links, ignore_exceptions, immediate_transfer, shutdown_at_exit,
+            overlap=overlap, max_instances=max_instances, threads=threads,
         )
 
     @property
@@ -97,7 +89,8 @@ class SchedulePlanner(BasePlanner):
 
     def _add_job(self, seconds: float) -> schedule.Job:
         with self._lock:
-            return self._scheduler.every(seconds).seconds.do(self._tick, seconds)
+            # schedule types the interval as int, but takes (and 0.3 passed) fractional seconds
+            return self._scheduler.every(seconds).seconds.do(self._tick, seconds)  # type: ignore[arg-type]
 
     def _drop_job(self, job: schedule.Job) -> None:
         with self._lock:
@@ -137,8 +130,10 @@ class SchedulePlanner(BasePlanner):
     def _run_due(self) -> None:
         """Run the due jobs, then set each one's next run to its due time plus its interval."""
         with self._lock:
-            due = [(job, job.next_run) for job in self._scheduler.jobs if job.should_run]
-        for job, due_at in due:
+            due = [job for job in self._scheduler.jobs if job.should_run]
+        for job in due:
+            due_at = job.next_run
+            assert due_at is not None  # should_run implies a next run
             job.run()
             period = datetime.timedelta(seconds=job.interval)
             next_run = due_at + period
