@@ -18,13 +18,13 @@ class Record:
 
     __slots__ = ("payload", "_metadata", "_shared")
 
-    def __init__(self, payload: Any, metadata: dict | None = None):
+    def __init__(self, payload: Any, metadata: dict[Any, Any] | None = None):
         self.payload = payload
         self._metadata = {} if metadata is None else metadata
         self._shared = False
 
     @property
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[Any, Any]:
         """Metadata attached to this record."""
         if self._shared:
             self._metadata = dict(self._metadata)
@@ -42,12 +42,12 @@ class Record:
 _new = object.__new__
 
 
-def records_sharing(payloads: Iterable[Any], metadata: dict) -> list[Record]:
+def records_sharing(payloads: Iterable[Any], metadata: dict[Any, Any]) -> list[Record]:
     """Wrap each payload in a Record sharing ``metadata`` copy-on-read; Records pass through.
 
     This is the bulk fast path: no per-record dict is built until a record's metadata is read.
     """
-    records = []
+    records: list[Record] = []
     append = records.append
     for payload in payloads:
         if isinstance(payload, Record):
