@@ -309,3 +309,32 @@ def test_blocking_inlet_runs_off_the_loop_on_a_planner():
     wait_for(lambda: outlet.batches)
     stop(planner, thread)
     assert pulls and not set(pulls) & loop_threads
+
+
+def test_unignored_failure_lets_other_links_transfers_finish():
+    import asyncio
+
+    class SlowAsync(ListInlet):
+        async def pull(self, update):
+            await asyncio.sleep(0.3)
+            return [update.transfer_number]
+
+    survivor = CollectOutlet()
+    planner = ThreadPlanner(
+        [Link(SlowAsync([]), survivor, 0.05), Link(FailingInlet(), CollectOutlet(), 0.05)], immediate_transfer=False
+    )
+    thread = start_in_thread(planner)
+    thread.join(10)
+    assert not thread.is_alive()
+    assert survivor.batches, "a transfer in flight when another link failed was cancelled"
+
+
+def test_force_transfer_runs_even_while_paused():
+    outlet = CollectOutlet()
+    planner = ThreadPlanner(Link(ListInlet([1]), outlet, 60), immediate_transfer=False)
+    thread = start_in_thread(planner)
+    wait_for(lambda: planner.state is State.RUNNING)
+    planner.pause()
+    planner.force_transfer()
+    assert outlet.payloads == [1]
+    stop(planner, thread)

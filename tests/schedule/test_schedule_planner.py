@@ -1,5 +1,6 @@
 import functools
 import threading
+import time
 
 import pytest
 
@@ -63,3 +64,17 @@ def test_import_paths_and_listing():
 
 def test_shutdown_at_exit():
     check_shutdown_at_exit("from databay_schedule import SchedulePlanner as Planner")
+
+
+def test_restart_does_not_replay_runs_missed_while_stopped():
+    outlet = CollectOutlet()
+    planner = Planner(Link(ListInlet([1]), outlet, 0.2))
+    background = Background(planner)
+    wait_for(lambda: len(outlet.batches) == 1)
+    background.stop()
+    time.sleep(0.5)  # the job falls due while stopped
+    background = Background(planner)
+    wait_for(lambda: len(outlet.batches) == 2)  # the immediate transfer
+    time.sleep(0.1)  # half an interval: a replayed stale run would land here
+    assert len(outlet.batches) == 2
+    background.stop()

@@ -147,6 +147,16 @@ class PlannerContract:
             with pytest.raises(PlannerNotRunningError):
                 call()
 
+    def test_force_transfer_while_paused(self) -> None:
+        outlet = CollectOutlet()
+        planner = self.make_planner(Link(ListInlet([1]), outlet, 60), immediate_transfer=False)
+        background = Background(planner)
+        wait_for(lambda: planner.state.value == "running")
+        planner.pause()
+        planner.force_transfer()
+        assert outlet.payloads == [1]
+        background.stop()
+
     def test_start_while_running_raises(self) -> None:
         planner = self.make_planner(Link(ListInlet([1]), CollectOutlet(), 60))
         background = Background(planner)

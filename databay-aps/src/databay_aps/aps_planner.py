@@ -108,10 +108,12 @@ class ApsPlanner(BasePlanner):
             self._scheduler.shutdown(wait=False)  # the planner's runtime waits for transfers
 
     def _pause_planner(self) -> None:
-        self._scheduler.pause()
+        if self._scheduler.running:
+            self._scheduler.pause()
 
     def _resume_planner(self) -> None:
-        self._scheduler.resume()
+        if self._scheduler.running:
+            self._scheduler.resume()
 
     def __repr__(self) -> str:
         return f"ApsPlanner(threads:{self._threads})"

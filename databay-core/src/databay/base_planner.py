@@ -194,11 +194,12 @@ class BasePlanner(ABC):
             raise self.not_running_error(f"{self!r} is not running")
         _LOGGER.info("%s %s", "Pausing" if paused else "Resuming", self)
         runtime.paused = paused
-        if runtime.state is State.RUNNING:
-            try:
-                runtime.call(self._pause_planner if paused else self._resume_planner)
-            except PlannerNotRunningError:
-                pass
+        runtime.call_soon(self._apply_pause)
+
+    def _apply_pause(self) -> None:
+        """On the loop: bring the scheduler in line with the latest pause flag (last call wins)."""
+        if self._runtime.state is State.RUNNING:
+            (self._pause_planner if self._runtime.paused else self._resume_planner)()
 
     async def _main(self) -> None:
         runtime = self._runtime
@@ -212,7 +213,7 @@ class BasePlanner(ABC):
                     return
                 self._start_planner()
                 if runtime.paused:
-                    self._pause_planner()
+                    self._apply_pause()
                 try:
                     await runtime.wait_for_stop_request()
                 finally:
@@ -298,16 +299,30 @@ class BasePlanner(ABC):
         return True
 
     def force_transfer(self) -> None:
-        """Transfer every link once, now."""
+        """Transfer every link once, now, and wait: even while paused or while a scheduled
+        transfer of the link runs, as in databay 0.3 (on the planner's runtime when running)."""
+        runtime = self._runtime
         for link in list(self._links):
+            if runtime.state is State.RUNNING and not runtime.on_own_thread():
+                try:
+                    runtime.submit(lambda: self._run_owned(link))  # noqa: B023 (awaited at once)
+                    continue
+                except PlannerNotRunningError:
+                    pass
             self._transfer(link)
 
+    async def _run_owned(self, link: Link) -> bool:
+        """A transfer outside the overlap policy, still owned (and drained) by the runtime."""
+        return await self._runtime.spawn(self._run_link(link))
+
     def _on_exception(self, exception: Exception, link: Link | None = None) -> None:
-        """Log a failure; unless ignoring exceptions, shut the running planner down gracefully."""
+        """Log a failure; unless ignoring exceptions, shut the running planner down gracefully:
+        scheduling stops, running transfers of other links finish. Never blocks the caller."""
         where = f" Raised when executing {link!r}" if link is not None else ""
         _LOGGER.error("%s: %s%s", type(exception).__name__, exception, where, exc_info=exception)
         if not self._ignore_exceptions and self.running:
-            self.shutdown(wait=False)
+            _LOGGER.info("Shutting down %s", self)
+            self._runtime.request_stop(wait=True, timeout=None)  # other links' transfers finish
 
     # -- what concrete planners implement ----------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import threading
 from typing import Union
 
@@ -22,6 +23,8 @@ from databay.engine.groups import IntervalGroups
 from databay.engine.overlap import Overlap
 
 __all__ = ["SchedulePlanner", "ScheduleIntervalError"]
+
+_LOGGER = logging.getLogger("databay.SchedulePlanner")
 
 
 class ScheduleIntervalError(Exception):
@@ -111,21 +114,27 @@ class SchedulePlanner(BasePlanner):
             loop.call_soon_threadsafe(wake.set)
 
     def _start_planner(self) -> None:
+        now = datetime.datetime.now()
+        with self._lock:  # a restart begins a fresh interval, not the runs missed while stopped
+            for job in self._scheduler.jobs:
+                job.next_run = now + datetime.timedelta(seconds=job.interval)
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
-        self._ticker = self._runtime.spawn(self._run_ticker(), name="databay-schedule-ticker")
+        self._ticker = self._runtime.spawn(self._run_ticker(self._wake), name="databay-schedule-ticker")
 
-    async def _run_ticker(self) -> None:
-        assert self._wake is not None
+    async def _run_ticker(self, wake: asyncio.Event) -> None:
         while True:
-            self._run_due()
+            try:
+                self._run_due()
+            except Exception:  # keep scheduling the other links
+                _LOGGER.exception("%r: dispatching due links failed", self)
             with self._lock:
                 idle = self._scheduler.idle_seconds
             timeout = self._refresh_interval if idle is None else min(max(idle, 0.0), self._refresh_interval)
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                await asyncio.wait_for(wake.wait(), timeout)
             except TimeoutError:
                 pass
-            self._wake.clear()
+            wake.clear()
 
     def _run_due(self) -> None:
         """Run the due jobs, then set each one's next run to its due time plus its interval."""

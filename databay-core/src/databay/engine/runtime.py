@@ -175,6 +175,15 @@ class Runtime:
                     future.cancel()
                     raise PlannerNotRunningError(f"{self._owner} stopped before the call ran") from None
 
+    def call_soon(self, function: Callable[[], None]) -> None:
+        """Run ``function`` on the loop thread without waiting (now, if already there); nothing
+        if the loop is not up."""
+        loop = self._loop
+        if self._loop_thread():
+            function()
+        elif loop is not None:
+            loop.call_soon_threadsafe(function)
+
     def call(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the loop thread (inline when already there) and return its result."""
         if self._loop_thread():
