@@ -75,15 +75,9 @@ def main() -> None:
         },
         higher_is_better=lambda metric: not metric.startswith("us_"),
     )
-    for links in (1000, 10000):
-        ours = measure(sys.executable, "planner_bench.py", "scale", "aps", str(links), "10")
-        others = {} if links > 1000 else {"databay 0.3.0": measure(old_python, "planner_bench.py", "scale", "aps", str(links), "10")}
-        report(
-            f"ApsPlanner defaults: {links:,} links awaiting 100 ms at a 1 s interval, for 10 s",
-            ours,
-            others,
-            higher_is_better=lambda metric: metric in ("done", "done_percent"),
-        )
+    from planner_bench import compare_scale  # both planners, 1,000 and 10,000 links, beside databay 0.3.0
+
+    compare_scale(sys.executable, old_python)
     for planner in ("aps", "schedule"):
         report(
             f"Timing accuracy, {planner}: 50 transfers at 0.1 s (ms late; lower is better)",
