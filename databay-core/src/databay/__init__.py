@@ -8,6 +8,7 @@ Plugin distributions add nodes through the ``databay`` entry-point group; see
 from importlib.metadata import version as _version
 
 from databay.base_planner import BasePlanner
+from databay.delivery import Delivery, RejectedRecords
 from databay.hookspecs import hookimpl
 from databay.inlet import Inlet
 from databay.link import Link
@@ -20,11 +21,13 @@ __version__ = _version("databay")
 
 __all__ = [
     "BasePlanner",
+    "Delivery",
     "Inlet",
     "Link",
     "MetadataKey",
     "Outlet",
     "Record",
+    "RejectedRecords",
     "Update",
     "hookimpl",
     "__version__",

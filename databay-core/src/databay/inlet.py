@@ -28,6 +28,14 @@ class Inlet(Node):
         super().__init__()
         self._metadata = {} if metadata is None else metadata
         self._label: str | None = None
+        self.checkpoint: dict[str, Any] = {}
+        """This inlet's committed cursor, a JSON-able dict. Under a Delivery with a state_dir the
+        link saves it after each :meth:`commit` and restores it before ``on_start`` next run."""
+
+    def commit(self, update: Update) -> None:
+        """Called once every outlet has delivered, or durably spilled, what this inlet produced
+        for ``update`` (never earlier): move the cursor kept while pulling into ``checkpoint``.
+        Only links with a Delivery call it."""
 
     @property
     def metadata(self) -> dict[str, Any]:

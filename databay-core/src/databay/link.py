@@ -17,7 +17,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, Union, cast
 
+from databay.delivery import Delivery
 from databay.deprecations import ignore_exceptions_from
+from databay.engine.delivering import Deliverer
 from databay.engine.transfer import run_blocking, run_transfer
 from databay.errors import InvalidNodeError
 from databay.inlet import Inlet
@@ -52,6 +54,9 @@ class Link:
     :param processors: processor or list of processors applied to all records.
     :param groupers: grouper or list of groupers splitting records into batches.
     :param name: deprecated; use ``tags``.
+    :param delivery: retries, spill, dead letter and checkpoints for this link's outlets
+        (:class:`~databay.delivery.Delivery`); without it, a failing push is reported (with
+        how many records were not delivered) and its records are not retried, as in 0.3.
     """
 
     def __init__(
@@ -68,6 +73,7 @@ class Link:
         processors: Union[Processor, list[Processor], None] = None,
         groupers: Union[Grouper, list[Grouper], None] = None,
         name: str | None = None,
+        delivery: Delivery | None = None,
     ):
         if name is not None:
             warnings.warn(
@@ -78,6 +84,7 @@ class Link:
             tags = [name]
         ignore_exceptions = ignore_exceptions_from(ignore_exceptions, catch_exceptions, "Link")
         self._tags: list[str] = [tags] if isinstance(tags, str) else list(tags or [])
+        self.delivery = delivery
         # Not validated yet, but repr() needs it while validating; _as_timedelta replaces it below.
         self._interval = cast(datetime.timedelta, interval)
         self._inlets: list[Inlet] = []
@@ -97,6 +104,9 @@ class Link:
         self.groupers: list[Grouper] = as_callables(groupers, "grouper", self)
         self._job: Any = None
         self._transfer_numbers = itertools.count()
+        self.undelivered = 0
+        """Records this link failed to deliver and did not spill (lost), since it was made."""
+        self._deliverer = None if delivery is None else Deliverer(self, delivery)
 
     # -- nodes ---------------------------------------------------------------------------
 
@@ -151,8 +161,11 @@ class Link:
         return remaining
 
     def _refresh_async(self) -> None:
-        self._async_nodes = any(inlet.is_async for inlet in self._inlets) or any(
-            outlet.is_async for outlet in self._outlets
+        """Whether a transfer needs an event loop: async nodes, or a Delivery's backoff sleeps."""
+        self._async_nodes = (
+            self.delivery is not None
+            or any(inlet.is_async for inlet in self._inlets)
+            or any(outlet.is_async for outlet in self._outlets)
         )
 
     # -- scheduling ------------------------------------------------------------------------
@@ -191,8 +204,9 @@ class Link:
 
     @property
     def nodes(self) -> list[Node]:
-        """Inlets, then outlets."""
-        return [*self._inlets, *self._outlets]
+        """Inlets, then outlets, then the delivery's dead letter outlet if any."""
+        dead_letter = self.delivery.dead_letter if self.delivery is not None else None
+        return [*self._inlets, *self._outlets, *([dead_letter] if dead_letter is not None else [])]
 
     def on_start(self) -> None:
         """Start every inlet and outlet that is not active yet (``try_start``), as databay 0.3 did.
@@ -258,9 +272,17 @@ class Link:
         _LOGGER.debug("%s transfer", update)
         return update
 
-    def _failed(self, error: Exception, stage: str, node: object, update: Update | None) -> None:
-        """Log and carry on when ignoring exceptions; otherwise name the node and link, and re-raise."""
+    def _failed(
+        self, error: Exception, stage: str, node: object, update: Update | None, undelivered: int = 0
+    ) -> None:
+        """Log and carry on when ignoring exceptions; otherwise name the node and link, and re-raise.
+
+        ``undelivered``: records a failing outlet did not take; counted, and said in the message.
+        """
         during = f", during: {update}" if update is not None else ""
+        if undelivered:
+            self.undelivered += undelivered
+            during += f"; {undelivered} record(s) not delivered"
         if self.ignore_exceptions:
             _LOGGER.exception(
                 "%s exception: \"%s\" for %s: %r, in: %r%s", stage.capitalize(), error, stage, node, self, during

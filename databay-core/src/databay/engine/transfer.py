@@ -61,16 +61,24 @@ def run_blocking(coroutine: Coroutine[Any, Any, T], needs_loop: bool) -> T:
 async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) -> None:
     """Run one transfer of ``link``; ``offload`` sends blocking sync nodes to worker threads."""
     update = link._next_update()
-    records = await _pull_all(link, update, offload) if pull else []
+    deliverer = link._deliverer
+    if pull and deliverer is not None and deliverer.full:
+        deliverer.refuse_pull(update)
+        pull = False
+    pulled: list[Inlet] = []
+    records = await _pull_all(link, update, offload, pulled) if pull else []
     for batch in _batches(link, records, update):
         await _push_all(link, batch, update, offload)
+    if deliverer is not None:
+        deliverer.commit(update, pulled)
     _LOGGER.debug("%s done", update)
 
 
-async def _pull_all(link: Link, update: Update, offload: bool) -> list[Record]:
-    """Pull every inlet, keeping inlet order; concurrent pulls overlap up to ``inlet_concurrency``."""
+async def _pull_all(link: Link, update: Update, offload: bool, pulled_from: list[Inlet]) -> list[Record]:
+    """Pull every inlet, keeping inlet order; concurrent pulls overlap up to ``inlet_concurrency``.
+    Inlets that pulled without failing are appended to ``pulled_from``."""
     inlets = link.inlets
-    pulled: list[list[Record]] = [[] for _ in inlets]
+    pulled: list[list[Record] | None] = [None] * len(inlets)
     concurrent: list[Coroutine[Any, Any, None]] = []
     limit = asyncio.Semaphore(link.inlet_concurrency) if link.is_async or offload else None
     try:
@@ -83,20 +91,27 @@ async def _pull_all(link: Link, update: Update, offload: bool) -> list[Record]:
         _close(concurrent)
         raise
     await _all(concurrent)
-    return [record for records in pulled for record in records]
+    pulled_from += [inlet for inlet, records in zip(inlets, pulled, strict=True) if records is not None]
+    return [record for records in pulled if records for record in records]
 
 
-def _pull(link: Link, inlet: Inlet, update: Update) -> list[Record]:
+def _pull(link: Link, inlet: Inlet, update: Update) -> list[Record] | None:
+    """One sync pull; None when it failed (and the failure was ignored)."""
     try:
         inlet._begin_pull()
         return inlet._to_records(inlet.pull(update))
     except Exception as error:
         link._failed(error, "inlet", inlet, update)
-        return []
+        return None
 
 
 async def _pull_concurrently(
-    link: Link, inlet: Inlet, update: Update, pulled: list[list[Record]], index: int, limit: asyncio.Semaphore | None
+    link: Link,
+    inlet: Inlet,
+    update: Update,
+    pulled: list[list[Record] | None],
+    index: int,
+    limit: asyncio.Semaphore | None,
 ) -> None:
     assert limit is not None
     try:
@@ -128,40 +143,54 @@ def _batches(link: Link, records: list[Record], update: Update) -> list[list[Rec
 
 
 async def _push_all(link: Link, batch: list[Record], update: Update, offload: bool) -> None:
+    """Every outlet gets the batch: concurrently where a push can wait (async, offloaded, or
+    under a Delivery, whose retries back off), inline otherwise."""
+    deliverer = link._deliverer
     concurrent: list[Coroutine[Any, Any, None]] = []
     try:
         for outlet in link.outlets:
-            if outlet.is_async:
-                concurrent.append(_push_async(link, outlet, batch, update))
-            elif offload and outlet.blocking:
-                concurrent.append(asyncio.to_thread(_push, link, outlet, batch, update))
+            records = _records_for(link, outlet, batch, update)
+            if records is None:
+                continue
+            if deliverer is not None:
+                concurrent.append(deliverer.deliver(outlet, records, update, offload))
+            elif outlet.is_async or (offload and outlet.blocking):
+                concurrent.append(_push(link, outlet, records, update, offload))
             else:
-                _push(link, outlet, batch, update)
+                await _push(link, outlet, records, update, offload)  # never suspends
     except BaseException:
         _close(concurrent)
         raise
     await _all(concurrent)
 
 
-def _push(link: Link, outlet: Outlet, batch: list[Record], update: Update) -> None:
+async def push_to(outlet: Outlet, records: list[Record], update: Update, offload: bool) -> None:
+    """Push, the way the outlet needs: awaited, in a worker thread, or inline (no suspension)."""
+    if outlet.is_async:
+        await outlet.push(records, update)
+    elif offload and outlet.blocking:
+        await asyncio.to_thread(outlet.push, records, update)
+    else:
+        outlet.push(records, update)
+
+
+async def _push(link: Link, outlet: Outlet, records: list[Record], update: Update, offload: bool) -> None:
     try:
-        outlet.push(_records_for(link, outlet, batch), update)
+        await push_to(outlet, records, update, offload)
     except Exception as error:
-        link._failed(error, "outlet", outlet, update)
+        link._failed(error, "outlet", outlet, update, undelivered=len(records))
 
 
-async def _push_async(link: Link, outlet: Outlet, batch: list[Record], update: Update) -> None:
-    try:
-        await outlet.push(_records_for(link, outlet, batch), update)
-    except Exception as error:
-        link._failed(error, "outlet", outlet, update)
-
-
-def _records_for(link: Link, outlet: Outlet, batch: list[Record]) -> list[Record]:
-    """The outlet's own view of a batch: a copy (unless disabled), then its processors."""
+def _records_for(link: Link, outlet: Outlet, batch: list[Record], update: Update) -> list[Record] | None:
+    """The outlet's own view of a batch: a copy (unless disabled), then its processors; None
+    when a processor failed (and the failure was ignored)."""
     records = copy_records(batch) if link.copy_records else batch
-    for processor in outlet.processors:
-        records = apply_processor(processor, records, outlet)
+    try:
+        for processor in outlet.processors:
+            records = apply_processor(processor, records, outlet)
+    except Exception as error:
+        link._failed(error, "outlet", outlet, update, undelivered=len(batch))
+        return None
     return records
 
 

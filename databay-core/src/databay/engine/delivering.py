@@ -1,0 +1,226 @@
+"""A link's delivery at run time: per-outlet acknowledgement, retries, spill and redelivery,
+dead letters and checkpoint commits (configured by :class:`databay.delivery.Delivery`).
+
+For each batch, each outlet on its own: first the batches spilled for it earlier are redelivered,
+oldest first, one attempt each per transfer; then the new batch is pushed with retries
+(tenacity: exponential backoff with jitter). A batch still refused is spilled behind the others,
+so order is kept. An outlet that took a batch is never pushed it again because another outlet
+failed. Inlets commit their checkpoint only once every outlet has delivered or durably spilled
+what they produced.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from databay.delivery import Delivery, RejectedRecords
+from databay.engine.spill import MemorySpill, SpillQueue, SqliteSpillStore
+
+if TYPE_CHECKING:
+    from databay.inlet import Inlet
+    from databay.link import Link
+    from databay.node import Node
+    from databay.outlet import Outlet
+    from databay.record import Record
+    from databay.update import Update
+
+__all__ = ["Deliverer"]
+
+N = TypeVar("N", bound="Node")
+
+_LOGGER = logging.getLogger("databay.Link")
+
+
+class Deliverer:
+    """One link's delivery state."""
+
+    def __init__(self, link: Link, delivery: Delivery) -> None:
+        self._link = link
+        self._delivery = delivery
+        self._queues: dict[Outlet, SpillQueue] = {}
+        self._store: SqliteSpillStore | None = None
+        if delivery.state_dir is not None:
+            if not link.tags:
+                raise ValueError(f"{link!r} needs tags with a Delivery state_dir: they name its state across runs")
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", ".".join(link.tags))
+            self._store = SqliteSpillStore(Path(delivery.state_dir) / f"{name}.sqlite")
+            self._restore_checkpoints()
+
+    # -- state --------------------------------------------------------------------------------
+
+    def _queue(self, outlet: Outlet) -> SpillQueue:
+        queue = self._queues.get(outlet)
+        if queue is None:
+            store = self._store
+            queue = self._queues[outlet] = MemorySpill() if store is None else store.queue(_key(outlet, self._link.outlets))
+        return queue
+
+    @property
+    def spilled(self) -> int:
+        """Records waiting in this link's queues."""
+        return sum(len(self._queue(outlet)) for outlet in self._link.outlets)
+
+    @property
+    def lost_at_exit(self) -> int:
+        """Records that would be lost if the process ended now: spilled in memory only."""
+        return 0 if self._store is not None else self.spilled
+
+    @property
+    def full(self) -> bool:
+        """Whether the link holds ``max_spill`` records or more and must stop pulling."""
+        return self.spilled >= self._delivery.max_spill
+
+    def refuse_pull(self, update: Update) -> None:
+        _LOGGER.error(
+            "%s not pulling: %d record(s) spilled, max_spill is %d; redelivering first",
+            update, self.spilled, self._delivery.max_spill,
+        )
+
+    # -- delivering ---------------------------------------------------------------------------
+
+    async def deliver(self, outlet: Outlet, records: list[Record], update: Update, offload: bool) -> None:
+        """Redeliver what ``outlet`` is owed, then push it ``records``; spill what it refuses."""
+        queue = self._queue(outlet)
+        while (oldest := queue.oldest()) is not None:
+            batch_id, queued = oldest
+            error = await self._push(outlet, queued, update, offload, attempts=1)
+            if error is not None:
+                self._spill(outlet, queue, records, update, f"behind {len(queue)} spilled record(s)", error)
+                return
+            queue.remove(batch_id)
+            _LOGGER.info("%s redelivered %d spilled record(s) to %r", update, len(queued), outlet)
+        attempts = self._delivery.retries + 1
+        error = await self._push(outlet, records, update, offload, attempts)
+        if error is not None:
+            self._spill(outlet, queue, records, update, f"after {attempts} attempt(s)", error)
+
+    async def _push(
+        self, outlet: Outlet, records: list[Record], update: Update, offload: bool, attempts: int
+    ) -> Exception | None:
+        """Push with retries; the error it finally failed with, or None once delivered
+        (records it rejected one by one go to the dead letter)."""
+        from databay.engine.transfer import push_to  # transfer imports this module
+
+        first, longest = self._delivery.backoff
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            wait=wait_random_exponential(multiplier=first, max=longest),
+            retry=retry_if_not_exception_type(RejectedRecords),
+            before_sleep=lambda state: _log_retry(state, update, outlet, attempts),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await push_to(outlet, records, update, offload)
+        except RejectedRecords as rejected:
+            await self._dead_letter(outlet, rejected, update, offload)
+        except Exception as error:
+            return error
+        return None
+
+    @staticmethod
+    def _spill(
+        outlet: Outlet, queue: SpillQueue, records: list[Record], update: Update, reason: str, error: Exception
+    ) -> None:
+        if not records:
+            return
+        queue.append(records)
+        _LOGGER.error(
+            "%s %r did not take %d record(s) %s (%s); spilled %s, %d waiting",
+            update, outlet, len(records), reason, _describe(error),
+            "to disk" if queue.durable else "in memory", len(queue),
+        )
+
+    async def _dead_letter(self, outlet: Outlet, rejected: RejectedRecords, update: Update, offload: bool) -> None:
+        """Send rejected records to the dead letter, each naming link, outlet and error."""
+        from databay.engine.transfer import push_to
+
+        if not rejected.rejected:
+            return
+        dead_letter = self._delivery.dead_letter
+        first_error = rejected.rejected[0][1]
+        if dead_letter is None:
+            self._link.undelivered += len(rejected.rejected)
+            _LOGGER.error(
+                "%s %r rejected %d record(s), no dead letter to keep them; first error: %s",
+                update, outlet, len(rejected.rejected), _describe(first_error),
+            )
+            return
+        letters = []
+        for record, error in rejected.rejected:
+            record.metadata.update(
+                {"__link__": repr(self._link), "__outlet__": repr(outlet), "__error__": _describe(error)}
+            )
+            letters.append(record)
+        try:
+            await push_to(dead_letter, letters, update, offload)
+        except Exception as error:
+            self._link.undelivered += len(letters)
+            _LOGGER.error(
+                "%s dead letter %r failed (%s): %d rejected record(s) lost; first rejection: %s",
+                update, dead_letter, _describe(error), len(letters), _describe(first_error),
+            )
+            return
+        _LOGGER.warning("%s %r rejected %d record(s); sent to %r", update, outlet, len(letters), dead_letter)
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def commit(self, update: Update, inlets: list[Inlet]) -> None:
+        """Commit the inlets that pulled this update, unless something they produced is only
+        spilled in memory (not yet safe: a crash would lose it)."""
+        if self._store is None and self.spilled:
+            return
+        for inlet in inlets:
+            inlet.commit(update)
+        if self._store is not None and inlets:
+            keys = _keys(self._link.inlets)
+            self._store.save_checkpoints({keys[inlet]: json.dumps(inlet.checkpoint) for inlet in inlets})
+
+    def _restore_checkpoints(self) -> None:
+        assert self._store is not None
+        saved = self._store.checkpoints()
+        for inlet, key in _keys(self._link.inlets).items():
+            if key in saved:
+                inlet.checkpoint = json.loads(saved[key])
+
+
+def _keys(nodes: list[N]) -> dict[N, str]:
+    """Names for a link's nodes that stay the same across runs: class name and occurrence."""
+    seen: collections.Counter[str] = collections.Counter()
+    keys: dict[N, str] = {}
+    for node in nodes:
+        name = type(node).__qualname__
+        keys[node] = f"{name}#{seen[name]}"
+        seen[name] += 1
+    return keys
+
+
+def _key(outlet: Outlet, outlets: list[Outlet]) -> str:
+    return _keys(outlets)[outlet]
+
+
+def _describe(error: BaseException | None) -> str:
+    return "unknown error" if error is None else f"{type(error).__name__}: {error}"
+
+
+def _log_retry(state: RetryCallState, update: Update, outlet: Outlet, attempts: int) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    wait = state.next_action.sleep if state.next_action is not None else 0.0
+    _LOGGER.warning(
+        "%s push to %r failed (attempt %d of %d): %s; retrying in %.1fs",
+        update, outlet, state.attempt_number, attempts, _describe(error), wait,
+    )

@@ -1,0 +1,169 @@
+"""Delivery: retries, spill and redelivery in order, per-outlet acknowledgement, back-pressure,
+dead letters and checkpoints, through real links and outlets."""
+
+import logging
+
+import pytest
+
+from databay import Delivery, Inlet, Link, Outlet, RejectedRecords
+
+from databay_testing import CollectOutlet, ListInlet
+
+NO_WAIT = (0.0, 0.0)
+
+
+class Counter(Inlet):
+    """Pulls 0, 1, 2, ...; keeps the next number in its checkpoint once committed."""
+
+    def __init__(self):
+        super().__init__()
+        self.pending = None  # read from the checkpoint at the first pull: it is restored after __init__
+        self.commits = []
+
+    def pull(self, update):
+        if self.pending is None:
+            self.pending = self.checkpoint.get("next", 0)
+        value = self.pending
+        self.pending += 1
+        return [value]
+
+    def commit(self, update):
+        self.commits.append(update.transfer_number)
+        self.checkpoint = {"next": self.pending}
+
+
+class FlakyOutlet(CollectOutlet):
+    """Fails while ``down``; counts attempts."""
+
+    def __init__(self, down=True):
+        super().__init__()
+        self.down = down
+        self.attempts = 0
+
+    def push(self, records, update):
+        self.attempts += 1
+        if self.down:
+            raise ConnectionError("server down")
+        super().push(records, update)
+
+
+def test_retries_until_the_outlet_takes_the_batch(caplog):
+    outlet = FlakyOutlet()
+
+    class RecoversOnThirdTry(FlakyOutlet):
+        def push(self, records, update):
+            self.down = self.attempts < 2
+            super().push(records, update)
+
+    outlet = RecoversOnThirdTry()
+    with caplog.at_level(logging.WARNING, logger="databay"):
+        Link(ListInlet([1]), outlet, 1, tags="t", delivery=Delivery(retries=3, backoff=NO_WAIT)).transfer()
+    assert outlet.payloads == [1] and outlet.attempts == 3
+    assert "failed (attempt 1 of 4): ConnectionError: server down; retrying" in caplog.text
+    assert "attempt 2 of 4" in caplog.text and "attempt 3 of 4" not in caplog.text
+
+
+def test_spilled_batches_are_redelivered_in_order_and_each_outlet_acknowledged_once(caplog):
+    flaky, healthy = FlakyOutlet(), CollectOutlet()
+    link = Link(Counter(), [flaky, healthy], 1, tags="t", delivery=Delivery(retries=1, backoff=NO_WAIT))
+    with caplog.at_level(logging.ERROR, logger="databay"):
+        link.transfer()
+        link.transfer()
+    assert "did not take 1 record(s) after 2 attempt(s) (ConnectionError: server down); spilled in memory" in caplog.text
+    assert link._deliverer.spilled == 2 and link.undelivered == 0
+    flaky.down = False
+    link.transfer()
+    assert flaky.payloads == [0, 1, 2]  # the spilled ones first, in order
+    assert healthy.payloads == [0, 1, 2]  # never pushed a batch twice
+    assert link._deliverer.spilled == 0
+
+
+def test_full_spill_stops_pulling_and_says_so(caplog):
+    inlet, flaky = Counter(), FlakyOutlet()
+    link = Link(inlet, flaky, 1, tags="t", delivery=Delivery(retries=0, backoff=NO_WAIT, max_spill=2))
+    for _ in range(4):
+        link.transfer()
+    assert inlet.pending == 2  # pulled twice, then held back
+    assert caplog.text.count("not pulling: 2 record(s) spilled, max_spill is 2") == 2
+    flaky.down = False
+    link.transfer()  # redelivers, and still does not pull in this transfer
+    link.transfer()
+    assert flaky.payloads == [0, 1, 2]
+
+
+def test_rejected_records_go_to_the_dead_letter_and_the_rest_counts_as_delivered():
+    class Picky(CollectOutlet):
+        def push(self, records, update):
+            good = [r for r in records if r.payload != "bad"]
+            super().push(good, update)
+            raise RejectedRecords([(r, ValueError("cannot encode")) for r in records if r.payload == "bad"])
+
+    picky, dead = Picky(), CollectOutlet()
+    link = Link(ListInlet(["a", "bad", "b"]), picky, 1, tags="t", delivery=Delivery(dead_letter=dead, backoff=NO_WAIT))
+    link.transfer()
+    assert picky.payloads == ["a", "b"] and dead.payloads == ["bad"]
+    letter = dead.batches[0][0].metadata
+    assert letter["__outlet__"] == "Picky()" and "ValueError: cannot encode" in letter["__error__"]
+    assert "tags:['t']" in letter["__link__"]
+    assert link._deliverer.spilled == 0
+
+
+def test_rejected_records_without_a_dead_letter_are_logged_and_counted(caplog):
+    class RejectsAll(Outlet):
+        def push(self, records, update):
+            raise RejectedRecords([(r, TypeError("nope")) for r in records])
+
+    link = Link(ListInlet([1, 2]), RejectsAll(), 1, tags="t", delivery=Delivery(backoff=NO_WAIT))
+    link.transfer()
+    assert "rejected 2 record(s), no dead letter to keep them; first error: TypeError: nope" in caplog.text
+    assert link.undelivered == 2
+
+
+def test_checkpoints_commit_only_after_delivery_and_survive_in_state_dir(tmp_path):
+    inlet, flaky = Counter(), FlakyOutlet()
+    delivery = Delivery(retries=0, backoff=NO_WAIT, state_dir=tmp_path)
+    link = Link(inlet, flaky, 1, tags="files", delivery=delivery)
+    link.transfer()  # durably spilled: safe to commit
+    assert inlet.commits == [0] and inlet.checkpoint == {"next": 1}
+    flaky.down = False
+    link.transfer()
+    assert flaky.payloads == [0, 1] and inlet.checkpoint == {"next": 2}
+
+    again = Counter()
+    Link(again, CollectOutlet(), 1, tags="files", delivery=delivery)
+    assert again.checkpoint == {"next": 2}  # restored before on_start
+
+
+def test_memory_spill_holds_back_commits():
+    inlet, flaky = Counter(), FlakyOutlet()
+    link = Link(inlet, flaky, 1, tags="t", delivery=Delivery(retries=0, backoff=NO_WAIT))
+    link.transfer()
+    assert inlet.commits == []  # only in memory: a crash would lose it
+    flaky.down = False
+    link.transfer()
+    assert inlet.commits == [1] and inlet.checkpoint == {"next": 2}
+
+
+def test_durable_spill_is_redelivered_by_the_next_link_of_the_same_name(tmp_path):
+    delivery = Delivery(retries=0, backoff=NO_WAIT, state_dir=tmp_path)
+    Link(ListInlet([1, 2]), FlakyOutlet(), 1, tags="job", delivery=delivery).transfer()
+    recovered = FlakyOutlet(down=False)  # the same outlet, as the next run builds it
+    Link(ListInlet([3]), recovered, 1, tags="job", delivery=delivery).transfer()
+    assert recovered.payloads == [1, 2, 3]
+
+
+def test_state_dir_needs_tags(tmp_path):
+    with pytest.raises(ValueError, match="needs tags"):
+        Link(ListInlet([1]), CollectOutlet(), 1, delivery=Delivery(state_dir=tmp_path))
+
+
+def test_without_delivery_a_failing_push_says_how_many_records_were_not_delivered(caplog):
+    link = Link(ListInlet([1, 2, 3]), FlakyOutlet(), 1, ignore_exceptions=True)
+    link.transfer()
+    assert "3 record(s) not delivered" in caplog.text and link.undelivered == 3
+
+
+@pytest.mark.parametrize("options", [{"retries": -1}, {"backoff": (2, 1)}, {"max_spill": 0}])
+def test_bad_delivery_settings_are_refused(options):
+    with pytest.raises(ValueError, match="Delivery"):
+        Delivery(**options)
