@@ -137,11 +137,11 @@ SCALE_METRICS = ("done_percent", "cpu_seconds", "peak_rss_mb", "last_done_s")
 SCALE_TARGET = {"done_percent": (">=", 99.0), "cpu_seconds": ("<=", 5.0), "peak_rss_mb": ("<", 500.0)}
 
 
-def run_scale(python: str, kind: str, links: int, seconds: int) -> dict | str:
+def run_scale(python: str, kind: str, links: int, seconds: int, env: dict[str, str] | None = None) -> dict | str:
     """One scale run in its own process: its figures, or why there are none."""
     command = [python, str(Path(__file__).resolve()), "scale", kind, str(links), str(seconds)]
     try:
-        run = subprocess.run(command, capture_output=True, text=True, timeout=SCALE_TIMEOUT)
+        run = subprocess.run(command, capture_output=True, text=True, timeout=SCALE_TIMEOUT, env=env)
     except subprocess.TimeoutExpired:
         return f"skipped: took over {SCALE_TIMEOUT:.0f} s"
     if run.returncode or not run.stdout.strip():
@@ -152,10 +152,15 @@ def run_scale(python: str, kind: str, links: int, seconds: int) -> dict | str:
 
 def compare_scale(ours: str, old: str, sizes: tuple[int, ...] = (1000, 10000), seconds: int = 10) -> None:
     """Print, per planner, this project's and databay 0.3.0's scale figures side by side, per size."""
-    contenders = {"this project": ours, "databay 0.3.0": old}
+    isolated = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}  # 0.3.0 only sees its own
+    contenders = {"this project": (ours, None), "databay 0.3.0": (old, isolated)}
     settings = {"aps": ("ApsPlanner", "defaults"), "schedule": ("SchedulePlanner", "defaults but refresh_interval=0.01")}
     for kind, (planner, setting) in settings.items():
-        results = {(links, name): run_scale(python, kind, links, seconds) for links in sizes for name, python in contenders.items()}
+        results = {
+            (links, name): run_scale(python, kind, links, seconds, env)
+            for links in sizes
+            for name, (python, env) in contenders.items()
+        }
         print(f"\n## {planner} ({setting}): N links whose pull awaits 100 ms, every 1 s, for {seconds} s")
         columns = [(links, name) for links in sizes for name in contenders]
         print(f"{'metric':14}" + "".join(f" {f'{links:,}: {name}':>22}" for links, name in columns))
