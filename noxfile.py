@@ -11,7 +11,7 @@ nox.options.sessions = ["core", "contract", "plugin", "all", "lint", "typecheck"
 
 PYTHON = "3.11"
 CORE = "./databay-core"
-TEST_DEPS = ["pytest>=8", "pytest-timeout"]
+TEST_DEPS = ["pytest>=8", "pytest-timeout", "hypothesis"]
 
 # plugin distribution folder -> (its test folder, extra test dependencies)
 PLUGINS: dict[str, tuple[str, list[str]]] = {

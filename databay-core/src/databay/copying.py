@@ -1,85 +1,143 @@
-"""Copies of records for outlets: isolated from each other and from the inlet, without deepcopy's cost.
+"""Copies of records for outlets: exactly what ``copy.deepcopy(batch)`` returns, only faster.
 
-``copy.deepcopy`` spends microseconds per record on its memo and reduce protocol. Payloads
-are overwhelmingly built from the exact built-in types (dicts, lists, tuples, scalars), which
-``marshal`` round-trips in C, keeping shared references and cycles as deepcopy would. A batch
-holding anything else (a class instance, a subclass such as numpy's float64) is copied record by
-record: plain containers by hand, everything else through ``deepcopy``.
+The semantics are databay 0.3's, which gave each outlet ``copy.deepcopy(batch)``: a batch is one
+object graph, so types, values, cycles and sharing are kept within a record and across the records
+of the batch (a dict two records hold is one dict in the copies; records sharing their metadata
+share one copy of it, still copy-on-read). What deepcopy cannot copy (a memoryview) raises as it does.
+
+``deepcopy`` spends microseconds per record on its memo and reduce protocol, while payloads are
+mostly flat, so:
+
+* a batch of distinct flat payloads (scalars, or exact dicts / lists holding only scalars) is
+  copied with ``dict.copy`` / ``list.copy``, which for such values is what deepcopy does;
+* any other batch goes through one memo, as deepcopy does: exact dicts, lists, tuples and records
+  are copied by hand the way deepcopy copies them, everything else (subclasses, numpy, bytearray,
+  class instances) by ``copy.deepcopy`` itself, sharing the memo.
 """
 
 from __future__ import annotations
 
 import copy
-import marshal
+from collections.abc import Iterable
+from itertools import chain, repeat
+from operator import is_not
 from typing import Any
 
 from databay.record import Record
 
 __all__ = ["copy_payload", "copy_records"]
 
-_IMMUTABLE = frozenset({int, float, str, bytes, bool, complex, type(None), range, frozenset})
+# The exact types deepcopy returns as they are; their subclasses (numpy.float64, say) are not here.
+_ATOMIC = frozenset({type(None), bool, int, float, complex, str, bytes})
+_MISSING = object()
 _new = object.__new__
 
 
 def copy_payload(value: Any) -> Any:
-    """Deep-copy ``value``; plain containers by hand, everything else through deepcopy."""
-    cls = type(value)
-    if cls in _IMMUTABLE:
-        return value
-    if cls is dict:
-        copied = value.copy()  # shallow first: scalar values (the common case) need nothing more
-        for key, item in copied.items():
-            if type(item) not in _IMMUTABLE:
-                copied[key] = copy_payload(item)
-        return copied
-    if cls is list:
-        copied = value.copy()
-        for index, item in enumerate(copied):
-            if type(item) not in _IMMUTABLE:
-                copied[index] = copy_payload(item)
-        return copied
-    if cls is tuple:
-        return tuple([copy_payload(item) for item in value])
-    return copy.deepcopy(value)
+    """``copy.deepcopy(value)``, plain containers copied by hand."""
+    return _deep_copy(value)
 
 
 def copy_records(records: list[Record]) -> list[Record]:
-    """Deep copies of ``records``; records sharing metadata share one copy of it (copy-on-read)."""
-    try:
-        payloads = marshal.loads(marshal.dumps([record.payload for record in records]))
-    except ValueError:  # something marshal does not know (or too deep): copy record by record
-        return [_copy_record(record) for record in records]
-    copies = []
-    append = copies.append
+    """``copy.deepcopy(records)``: flat payloads copied a batch at a time, anything else through a memo."""
+    flat = _flat_copies(records)
+    if flat is None:
+        return _deep_copy(records)
+    copies, container_ids = flat
+    twins = list(map(_new, repeat(Record, len(records))))
+    metadata_copies: dict[int, dict] = {}
     source = copied = None
-    for record, payload in zip(records, payloads, strict=True):
-        if type(record) is not Record:
-            append(copy.deepcopy(record))
-            continue
+    for twin, record, payload in zip(twins, records, copies, strict=True):
         metadata = record._metadata
-        if not record._shared:
-            metadata = copy_payload(metadata)
-        elif metadata is source:
-            metadata = copied
-        else:
-            source, metadata = metadata, copy_payload(metadata)
-            copied = metadata
-        twin = _new(Record)
+        if metadata is not source:  # records made in bulk share one: only the first of them gets here
+            copied = metadata_copies.get(id(metadata))
+            if copied is None:
+                if not _flat(metadata) or id(metadata) in container_ids:  # nested, or also a payload
+                    return _deep_copy(records)
+                copied = metadata_copies[id(metadata)] = metadata.copy()
+            source = metadata
         twin.payload = payload
-        twin._metadata = metadata
+        twin._metadata = copied
         twin._shared = record._shared
-        append(twin)
-    return copies
+    return twins
 
 
-def _copy_record(record: Record) -> Record:
-    if type(record) is not Record:
-        return copy.deepcopy(record)
-    try:
-        twin = _new(Record)
-        twin.payload = copy_payload(record.payload)
-        twin._metadata = copy_payload(record._metadata)
-        twin._shared = False
-        return twin
-    except RecursionError:  # cyclic: deepcopy's memo handles it
-        return copy.deepcopy(record)
+def _flat_copies(records: list[Record]) -> tuple[Iterable, set[int]] | None:
+    """Deep copies of distinct flat payloads of exact records, with the ids of those that are containers.
+
+    None when the batch needs the memo: a record or payload container twice (its copies must be
+    one object), nested or exotic contents, or anything but a plain list of exact records.
+    """
+    if type(records) is not list or set(map(type, records)) != {Record}:
+        return None
+    payloads = [record.payload for record in records]
+    kinds = set(map(type, payloads))
+    if kinds <= _ATOMIC:
+        return (payloads, set()) if len(set(records)) == len(records) else None
+    if kinds == {dict}:
+        copier = dict.copy
+        contents = (chain.from_iterable(payloads), chain.from_iterable(map(dict.values, payloads)))
+    elif kinds == {list}:
+        copier = list.copy
+        contents = (chain.from_iterable(payloads),)
+    else:
+        return None
+    container_ids = set(map(id, payloads))
+    if len(container_ids) != len(payloads) or not all(_ATOMIC.issuperset(map(type, items)) for items in contents):
+        return None
+    return map(copier, payloads), container_ids
+
+
+def _flat(value: Any) -> bool:
+    """Whether ``value`` is an exact dict of scalars, whose ``dict.copy`` is its deep copy."""
+    return type(value) is dict and _ATOMIC.issuperset(map(type, chain(value, value.values())))
+
+
+def _deep_copy(value: Any) -> Any:
+    """``copy.deepcopy(value)``: a fresh memo, holding deepcopy's keep-alive list from the start."""
+    memo: dict[int, Any] = {}
+    keep = memo[id(memo)] = []
+    return _deep(value, memo, keep)
+
+
+def _deep(value: Any, memo: dict[int, Any], keep: list) -> Any:
+    """``copy.deepcopy(value, memo)``, doing by hand what deepcopy does for plain containers and records.
+
+    Scalars are returned as they are without a call, as deepcopy would return them, and the memo
+    is filled in deepcopy's order, so ``copy.deepcopy`` shares it for everything else. ``keep``
+    is the memo's list of originals that deepcopy keeps alive so that their ids stay unique.
+    """
+    cls = type(value)
+    if cls in _ATOMIC:
+        return value
+    key = id(value)
+    copied = memo.get(key, _MISSING)
+    if copied is not _MISSING:
+        return copied
+    if cls is dict:
+        copied = memo[key] = {}
+        for item_key, item in value.items():
+            copied[item_key if type(item_key) in _ATOMIC else _deep(item_key, memo, keep)] = (
+                item if type(item) in _ATOMIC else _deep(item, memo, keep)
+            )
+    elif cls is list:
+        copied = memo[key] = []
+        append = copied.append
+        for item in value:
+            append(item if type(item) in _ATOMIC else _deep(item, memo, keep))
+    elif cls is tuple:
+        items = [item if type(item) in _ATOMIC else _deep(item, memo, keep) for item in value]
+        copied = memo.get(key, _MISSING)  # a cycle back through this tuple copied it already
+        if copied is _MISSING:
+            if not any(map(is_not, items, value)):
+                return value
+            copied = memo[key] = tuple(items)
+    elif cls is Record:  # deepcopy's reduce protocol: an empty record in the memo, then its slots in order
+        copied = memo[key] = _new(Record)
+        copied.payload = _deep(value.payload, memo, keep)
+        copied._metadata = _deep(value._metadata, memo, keep)
+        copied._shared = value._shared
+    else:
+        return copy.deepcopy(value, memo)
+    keep.append(value)
+    return copied
