@@ -167,3 +167,53 @@ def test_without_delivery_a_failing_push_says_how_many_records_were_not_delivere
 def test_bad_delivery_settings_are_refused(options):
     with pytest.raises(ValueError, match="Delivery"):
         Delivery(**options)
+
+
+def _run_briefly(planner, until):
+    import threading
+    import time
+
+    thread = threading.Thread(target=planner.start, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not until():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+    planner.shutdown()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_shutdown_flushes_buffers_by_default():
+    from databay.support.buffers import Buffer
+
+    from databay_testing import ThreadPlanner
+
+    outlet = CollectOutlet()
+    link = Link(ListInlet([1]), outlet, 60, processors=Buffer(count_threshold=100))
+    planner = ThreadPlanner(link)
+    _run_briefly(planner, lambda: link.inlets[0].pulls == 1)
+    assert outlet.payloads == [1]  # released at shutdown, not lost in the buffer
+
+
+def test_a_stop_says_what_it_leaves_spilled_and_counts_memory_spill_as_lost(caplog, tmp_path):
+    from databay_testing import ThreadPlanner
+
+    memory = Link(ListInlet([1]), FlakyOutlet(), 60, tags="m", delivery=Delivery(retries=0, backoff=NO_WAIT))
+    disk = Link(
+        ListInlet([1, 2]), FlakyOutlet(), 60, tags="d", delivery=Delivery(retries=0, backoff=NO_WAIT, state_dir=tmp_path)
+    )
+    planner = ThreadPlanner([memory, disk])
+    with caplog.at_level(logging.WARNING, logger="databay"):
+        _run_briefly(planner, lambda: memory._deliverer.spilled and disk._deliverer.spilled)
+    assert "stopped with 1 record(s) spilled in memory only: they are lost" in caplog.text
+    assert "stopped with 2 record(s) spilled to disk: the next run delivers them first" in caplog.text
+    assert planner.lost_records == 1
+
+
+def test_the_exception_that_stopped_a_planner_is_kept():
+    from databay_testing import FailingInlet, ThreadPlanner
+
+    planner = ThreadPlanner(Link(FailingInlet(), CollectOutlet(), 60))
+    planner.start()  # returns, as in 0.3
+    assert isinstance(planner.exception, ValueError) and "inlet broke" in str(planner.exception)

@@ -66,7 +66,10 @@ class BasePlanner(ABC):
         self._ignore_exceptions = ignore_exceptions
         self.immediate_transfer = immediate_transfer
         self.shutdown_at_exit = shutdown_at_exit
-        self._flush_buffers = False
+        self._flush_buffers = True
+        self.exception: BaseException | None = None
+        """The exception that stopped the last run (``ignore_exceptions=False``), else None.
+        ``start()`` returns normally either way, as in databay 0.3; check this after it returns."""
         self._runtime = Runtime(type(self).__name__, threads, overlap, max_instances)
         _register_at_exit(self)
         if links is not None:
@@ -121,7 +124,7 @@ class BasePlanner(ABC):
         if runtime.state not in (State.STARTING, State.RUNNING) or runtime.stop_requested:
             return True
         try:
-            return runtime.call(lambda: runtime.hold(links, self._ignore_exceptions))
+            return runtime.call(lambda: runtime.hold(links, self._ignore_exceptions)) is None
         except PlannerNotRunningError:  # not up yet (start-up holds it) or already over
             return True
 
@@ -159,7 +162,7 @@ class BasePlanner(ABC):
         _LOGGER.info("Starting %s", self)
         self._runtime.run(self._main)
 
-    def shutdown(self, wait: bool = True, *, timeout: float | None = None, flush_buffers: bool = False) -> None:
+    def shutdown(self, wait: bool = True, *, timeout: float | None = None, flush_buffers: bool = True) -> None:
         """Stop scheduling, let running transfers finish (``wait``) or cancel them, then shut the
         nodes down. Valid in every state; called before the planner is up, it stops the start.
 
@@ -167,10 +170,10 @@ class BasePlanner(ABC):
             called from one of the planner's own transfers).
         :param timeout: with ``wait``, cancel transfers still running after this many seconds.
         :param flush_buffers: after the last transfer, release what the links' Buffers hold
-            (:meth:`Link.flush`), before the nodes shut down.
+            (:meth:`Link.flush`) and try spilled batches once more, before the nodes shut down.
         """
         _LOGGER.info("Shutting down %s", self)
-        self._flush_buffers = self._flush_buffers or flush_buffers
+        self._flush_buffers = flush_buffers
         if self._runtime.request_stop(wait, timeout):
             self._runtime.wait_stopped()
 
@@ -201,9 +204,18 @@ class BasePlanner(ABC):
         if self._runtime.state is State.RUNNING:
             (self._pause_planner if self._runtime.paused else self._resume_planner)()
 
+    @property
+    def lost_records(self) -> int:
+        """Records its links failed to deliver and did not spill, plus those spilled in memory
+        only (lost if the process ends now)."""
+        return sum(link.undelivered + link._lost_at_exit() for link in self._links)
+
     async def _main(self) -> None:
         runtime = self._runtime
-        if not runtime.hold(list(self._links), self._ignore_exceptions):
+        self.exception, self._flush_buffers = None, True
+        start_error = runtime.hold(list(self._links), self._ignore_exceptions)
+        if start_error is not None:
+            self.exception = start_error
             return
         try:
             try:
@@ -224,11 +236,24 @@ class BasePlanner(ABC):
             finally:
                 await runtime.drain()
                 if self._flush_buffers:
-                    self._flush_buffers = False
                     for link in list(self._links):
-                        await self._run_link(link, flush=True)
+                        if link._holds_records():
+                            await self._run_link(link, flush=True)
+                self._report_leftovers()
         finally:
             runtime.release_all()  # even if cancelled again while draining
+
+    def _report_leftovers(self) -> None:
+        """Say what a stop leaves behind: spilled records lost with the process, or kept on disk."""
+        in_memory = sum(link._lost_at_exit() for link in self._links)
+        on_disk = sum(link._deliverer.spilled for link in self._links if link._deliverer) - in_memory
+        if in_memory:
+            _LOGGER.error(
+                "%s stopped with %d record(s) spilled in memory only: they are lost when the process ends "
+                "(a Delivery state_dir keeps them for the next run)", self, in_memory,
+            )
+        if on_disk:
+            _LOGGER.warning("%s stopped with %d record(s) spilled to disk: the next run delivers them first", self, on_disk)
 
     async def _immediate_transfers(self) -> bool:
         """Transfer the due links once, concurrently; False (stop starting) if one failed unignored
@@ -320,7 +345,10 @@ class BasePlanner(ABC):
         scheduling stops, running transfers of other links finish. Never blocks the caller."""
         where = f" Raised when executing {link!r}" if link is not None else ""
         _LOGGER.error("%s: %s%s", type(exception).__name__, exception, where, exc_info=exception)
-        if not self._ignore_exceptions and self.running:
+        if self._ignore_exceptions:
+            return
+        self.exception = self.exception or exception
+        if self.running:
             _LOGGER.info("Shutting down %s", self)
             self._runtime.request_stop(wait=True, timeout=None)  # other links' transfers finish
 

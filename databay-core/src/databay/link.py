@@ -262,10 +262,21 @@ class Link:
         self._arm_buffers()
         run_blocking(run_transfer(self, pull=False), needs_loop=self._async_nodes)
 
+    def _holds_records(self) -> bool:
+        """Whether a flush has something to release: Buffers, or batches spilled by its Delivery."""
+        deliverer = self._deliverer
+        return bool(self._buffers()) or (deliverer is not None and deliverer.spilled > 0)
+
+    def _lost_at_exit(self) -> int:
+        return 0 if self._deliverer is None else self._deliverer.lost_at_exit
+
+    def _buffers(self) -> list[Buffer]:
+        processors = (*self.processors, *(p for outlet in self._outlets for p in outlet.processors))
+        return [processor for processor in processors if isinstance(processor, Buffer)]
+
     def _arm_buffers(self) -> None:
-        for processor in (*self.processors, *(p for outlet in self._outlets for p in outlet.processors)):
-            if isinstance(processor, Buffer):
-                processor.flush = True
+        for buffer in self._buffers():
+            buffer.flush = True
 
     def _next_update(self) -> Update:
         update = Update(self._tags, next(self._transfer_numbers))

@@ -285,12 +285,12 @@ class Runtime:
 
     # -- nodes ----------------------------------------------------------------------------
 
-    def hold(self, links: Iterable[Link], ignore_exceptions: bool) -> bool:
+    def hold(self, links: Iterable[Link], ignore_exceptions: bool) -> Exception | None:
         """Start (reference-counted) every node of ``links`` this run doesn't hold yet.
 
         A failing ``on_start`` is logged in databay 0.3's words. Unless exceptions are ignored
-        (by the planner or that link), the nodes this call started are released again and it
-        returns False.
+        (by the planner or that link), the nodes this call started are released again and the
+        error is returned (None when all started).
         """
         started: dict[Node, Link] = {}
         for link in links:
@@ -304,13 +304,13 @@ class Runtime:
                     if ignore_exceptions or link.ignore_exceptions:
                         continue
                     self._release(started)
-                    return False
+                    return error
                 except BaseException:  # Ctrl+C during a slow on_start: leave nothing started
                     self._release(started)
                     raise
                 started[node] = link
         self._held.update(started)
-        return True
+        return None
 
     def release_all(self) -> None:
         """Release every node this run started, last started first."""
