@@ -275,7 +275,7 @@ class BasePlanner(ABC):
     def _dispatch(self, link: Link) -> None:
         """Start a due transfer of ``link`` on the planner's loop, under the overlap policy; call
         on the loop (scheduler callbacks, loop-driven schedulers)."""
-        self._runtime.dispatch(link, lambda: self._run_link(link))
+        self._runtime.dispatch(link, self._run_link, link)
 
     def _transfer(self, link: Link) -> bool:
         """Run one transfer of ``link`` and wait for it: for planners that schedule from their
@@ -300,7 +300,7 @@ class BasePlanner(ABC):
         return True
 
     async def _run_gated(self, link: Link) -> bool:
-        task = self._runtime.dispatch(link, lambda: self._run_link(link))
+        task = self._runtime.dispatch(link, self._run_link, link)
         return True if task is None else await task  # None: skipped (and logged) or stopping
 
     async def _run_link(self, link: Link, *, flush: bool = False) -> bool:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Literal, TypeVar
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
     from databay.link import Link
@@ -76,15 +76,24 @@ class OverlapGate:
             self._skip_logged, self._skipped = now, 0
         return False
 
-    async def run(self, transfer: Callable[[], Awaitable[T]]) -> T:
-        """Run an admitted transfer, taking turns under ``"wait"``."""
+    def enter(self) -> None:
+        """An admitted transfer starts (or starts waiting its turn)."""
         if not self._in_progress:
             self._oldest_start = time.monotonic()
         self._in_progress += 1
+
+    def leave(self, _done: object = None) -> None:
+        """An admitted transfer is over; usable as a task's done-callback."""
+        self._in_progress -= 1
+
+    def wrap(self, transfer: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
+        """The transfer as it must run: taking turns under ``"wait"``, as it is otherwise."""
+        return transfer if self._turn is None else self._in_turn(transfer)
+
+    async def _in_turn(self, transfer: Coroutine[Any, Any, T]) -> T:
+        assert self._turn is not None
         try:
-            if self._turn is None:
-                return await transfer()
             async with self._turn:
-                return await transfer()
+                return await transfer
         finally:
-            self._in_progress -= 1
+            transfer.close()  # never started if cancelled while waiting: no 'never awaited' warning

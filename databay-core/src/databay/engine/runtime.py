@@ -15,7 +15,7 @@ import concurrent.futures
 import enum
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from databay.engine import loops
@@ -229,9 +229,11 @@ class Runtime:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def dispatch(self, link: Link, transfer: Callable[[], Awaitable[T]]) -> asyncio.Task[T] | None:
-        """Start a due transfer of ``link`` as a task, unless paused, stopping or its overlap
-        policy skips it (then None)."""
+    def dispatch(
+        self, link: Link, transfer: Callable[..., Coroutine[Any, Any, T]], *args: Any
+    ) -> asyncio.Task[T] | None:
+        """Start ``transfer(*args)``, a due transfer of ``link``, as a task, unless paused,
+        stopping or its overlap policy skips it (then None). Per transfer: one gate check, one task."""
         if self.paused or self._stop_requested:
             return None
         gate = self._gates.get(link)
@@ -239,7 +241,10 @@ class Runtime:
             gate = self._gates[link] = OverlapGate(link, self._overlap, self._max_instances)
         if not gate.admit():
             return None
-        return self.spawn(gate.run(transfer))
+        gate.enter()
+        task = self.spawn(gate.wrap(transfer(*args)))
+        task.add_done_callback(gate.leave)
+        return task
 
     def forget(self, link: Link) -> None:
         """Drop a removed link's overlap gate (a transfer still running keeps its own reference)."""

@@ -78,9 +78,17 @@ async def _pull_all(link: Link, update: Update, offload: bool, pulled_from: list
     """Pull every inlet, keeping inlet order; concurrent pulls overlap up to ``inlet_concurrency``.
     Inlets that pulled without failing are appended to ``pulled_from``."""
     inlets = link.inlets
+    if not (link._async_inlets or (offload and link._blocking_inlets)):  # the common, all-inline case
+        records: list[Record] = []
+        for inlet in inlets:
+            pulled_records = _pull(link, inlet, update)
+            if pulled_records is not None:
+                pulled_from.append(inlet)
+                records += pulled_records
+        return records
     pulled: list[list[Record] | None] = [None] * len(inlets)
     concurrent: list[Coroutine[Any, Any, None]] = []
-    limit = asyncio.Semaphore(link.inlet_concurrency) if link.is_async or offload else None
+    limit = asyncio.Semaphore(link.inlet_concurrency) if len(inlets) > link.inlet_concurrency else None
     try:
         for index, inlet in enumerate(inlets):
             if inlet.is_async or (offload and inlet.blocking):
@@ -113,15 +121,19 @@ async def _pull_concurrently(
     index: int,
     limit: asyncio.Semaphore | None,
 ) -> None:
-    assert limit is not None
     try:
-        async with limit:
+        if limit is not None:
+            await limit.acquire()
+        try:
             inlet._begin_pull()
             if inlet.is_async:
                 data = await inlet.pull(update)
             else:
                 data = await asyncio.to_thread(inlet.pull, update)
-            pulled[index] = inlet._to_records(data)
+        finally:
+            if limit is not None:
+                limit.release()
+        pulled[index] = inlet._to_records(data)
     except Exception as error:
         link._failed(error, "inlet", inlet, update)
 
@@ -157,7 +169,7 @@ async def _push_all(link: Link, batch: list[Record], update: Update, offload: bo
             elif outlet.is_async or (offload and outlet.blocking):
                 concurrent.append(_push(link, outlet, records, update, offload))
             else:
-                await _push(link, outlet, records, update, offload)  # never suspends
+                _push_inline(link, outlet, records, update)
     except BaseException:
         _close(concurrent)
         raise
@@ -177,6 +189,14 @@ async def push_to(outlet: Outlet, records: list[Record], update: Update, offload
 async def _push(link: Link, outlet: Outlet, records: list[Record], update: Update, offload: bool) -> None:
     try:
         await push_to(outlet, records, update, offload)
+    except Exception as error:
+        link._failed(error, "outlet", outlet, update, undelivered=len(records))
+
+
+def _push_inline(link: Link, outlet: Outlet, records: list[Record], update: Update) -> None:
+    """A sync push, without the coroutine (the all-sync hot path)."""
+    try:
+        outlet.push(records, update)
     except Exception as error:
         link._failed(error, "outlet", outlet, update, undelivered=len(records))
 
