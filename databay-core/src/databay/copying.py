@@ -18,7 +18,7 @@ mostly flat, so:
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import chain, repeat
 from operator import is_not
 from typing import Any
@@ -42,19 +42,21 @@ def copy_records(records: list[Record]) -> list[Record]:
     """``copy.deepcopy(records)``: flat payloads copied a batch at a time, anything else through a memo."""
     flat = _flat_copies(records)
     if flat is None:
-        return _deep_copy(records)
+        return _deep_records(records)
     copies, container_ids = flat
-    twins = list(map(_new, repeat(Record, len(records))))
-    metadata_copies: dict[int, dict] = {}
-    source = copied = None
+    twins: list[Record] = list(map(_new, repeat(Record, len(records))))
+    metadata_copies: dict[int, dict[Any, Any]] = {}
+    source: object = _MISSING
+    copied: dict[Any, Any] = {}  # set at the first record, whose metadata is never _MISSING
     for twin, record, payload in zip(twins, records, copies, strict=True):
         metadata = record._metadata
         if metadata is not source:  # records made in bulk share one: only the first of them gets here
-            copied = metadata_copies.get(id(metadata))
-            if copied is None:
+            known = metadata_copies.get(id(metadata))
+            if known is None:
                 if not _flat(metadata) or id(metadata) in container_ids:  # nested, or also a payload
-                    return _deep_copy(records)
-                copied = metadata_copies[id(metadata)] = metadata.copy()
+                    return _deep_records(records)
+                known = metadata_copies[id(metadata)] = metadata.copy()
+            copied = known
             source = metadata
         twin.payload = payload
         twin._metadata = copied
@@ -62,7 +64,12 @@ def copy_records(records: list[Record]) -> list[Record]:
     return twins
 
 
-def _flat_copies(records: list[Record]) -> tuple[Iterable, set[int]] | None:
+def _deep_records(records: list[Record]) -> list[Record]:
+    copies: list[Record] = _deep_copy(records)
+    return copies
+
+
+def _flat_copies(records: list[Record]) -> tuple[Iterable[Any], set[int]] | None:
     """Deep copies of distinct flat payloads of exact records, with the ids of those that are containers.
 
     None when the batch needs the memo: a record or payload container twice (its copies must be
@@ -74,6 +81,8 @@ def _flat_copies(records: list[Record]) -> tuple[Iterable, set[int]] | None:
     kinds = set(map(type, payloads))
     if kinds <= _ATOMIC:
         return (payloads, set()) if len(set(records)) == len(records) else None
+    copier: Callable[[Any], Any]
+    contents: tuple[Iterable[Any], ...]
     if kinds == {dict}:
         copier = dict.copy
         contents = (chain.from_iterable(payloads), chain.from_iterable(map(dict.values, payloads)))
@@ -100,7 +109,7 @@ def _deep_copy(value: Any) -> Any:
     return _deep(value, memo, keep)
 
 
-def _deep(value: Any, memo: dict[int, Any], keep: list) -> Any:
+def _deep(value: Any, memo: dict[int, Any], keep: list[Any]) -> Any:
     """``copy.deepcopy(value, memo)``, doing by hand what deepcopy does for plain containers and records.
 
     Scalars are returned as they are without a call, as deepcopy would return them, and the memo
