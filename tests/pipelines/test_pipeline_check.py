@@ -34,6 +34,14 @@ CATALOGUE = {
         PLANNER + VALID_LINK.replace('type = "PrintOutlet"', 'type = "CsvOutlet"'),
         ["link 't' (links[0]).outlets[0] (CsvOutlet): missing required argument 'default_filepath'"],
     ),
+    "bad delivery": (
+        PLANNER + VALID_LINK + '[links.delivery]\nretries = "many"\nbackof = [1, 2]\n[links.delivery.dead_letter]\ntype = "NoOutlet"\n',
+        ["link 't' (links[0]).delivery.dead_letter: No outlet named 'NoOutlet' is installed"],
+    ),
+    "bad delivery backoff": (
+        PLANNER + VALID_LINK + '[delivery]\nbackoff = ["soon", "30s"]\n',
+        ["link 't' (links[0]).delivery.backoff:"],
+    ),
     "wrong type": (
         PLANNER + VALID_LINK.replace('type = "RandomIntInlet"', 'type = "RandomIntInlet"\nmax = "a hundred"'),
         ["link 't' (links[0]).inlets[0] (RandomIntInlet): 'max' must be int, got str 'a hundred'"],
@@ -88,3 +96,19 @@ def test_buffer_logs_name_their_link(tmp_path, caplog):
     (link,) = load_pipeline(path).links
     link.transfer()
     assert f"in {link!r}: controller broken failed" in caplog.text
+
+
+def test_delivery_defaults_and_link_overrides_build_a_delivery(tmp_path):
+    path = tmp_path / "reliable.toml"
+    path.write_text(
+        PLANNER
+        + '[delivery]\nretries = 5\nbackoff = ["100ms", "2s"]\nstate_dir = "state"\n'
+        + VALID_LINK
+        + '[links.delivery]\nmax_spill = 10\n[links.delivery.dead_letter]\ntype = "FileOutlet"\n'
+        + 'default_filepath = "rejected.jsonl"\n'
+    )
+    (link,) = load_pipeline(path).links
+    delivery = link.delivery
+    assert (delivery.retries, delivery.backoff, delivery.max_spill) == (5, (0.1, 2.0), 10)
+    assert delivery.state_dir == str(tmp_path / "state")  # relative to the pipeline file
+    assert type(delivery.dead_letter).__name__ == "FileOutlet" and delivery.dead_letter in link.nodes

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from databay.base_planner import BasePlanner
+from databay.delivery import Delivery
 from databay.durations import parse_duration
 from databay.errors import NodeNotInstalledError
 from databay.link import Link
@@ -31,7 +32,7 @@ from databay.support.buffers import Buffer
 __all__ = ["Pipeline", "PipelineError", "load_pipeline"]
 
 _LINK_OPTIONS = {"copy_records": bool, "ignore_exceptions": bool, "inlet_concurrency": int, "immediate_transfer": bool}
-_LINK_KEYS = {"tags", "interval", "inlets", "outlets", "processors", "groupers", "buffer", *_LINK_OPTIONS}
+_LINK_KEYS = {"tags", "interval", "inlets", "outlets", "processors", "groupers", "buffer", "delivery", *_LINK_OPTIONS}
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -58,6 +59,7 @@ class _Builder:
 
     def __init__(self, path: Path):
         self.path = path
+        self.delivery_defaults: Any = None  # the top-level [delivery] table
         self.problems: list[str] = []
 
     def problem(self, where: str, message: str) -> None:
@@ -211,7 +213,9 @@ class _Builder:
         processors = self.callables(table["processors"], f"{where}.processors") if "processors" in table else []
         groupers = self.callables(table["groupers"], f"{where}.groupers") if "groupers" in table else []
         buffer = self.buffer(table["buffer"], f"{where}.buffer") if "buffer" in table else None
-        options = {}
+        options: dict[str, Any] = {}
+        if "delivery" in table or self.delivery_defaults is not None:
+            options["delivery"] = self.delivery(table.get("delivery", {}), f"{where}.delivery")
         for key, expected in _LINK_OPTIONS.items():
             if key in table:
                 if _is_instance(table[key], expected):
@@ -235,6 +239,36 @@ class _Builder:
             self.problem(where, f"expected a list of tables ([[...{kind}s]]), got {tables!r}")
             return [None]
         return [self.node(kind, table, f"{where}[{index}]") for index, table in enumerate(tables)]
+
+    def delivery(self, table: Any, where: str) -> Delivery | None:
+        """A link's Delivery: the top-level [delivery] defaults, overridden by its own table."""
+        defaults = self.delivery_defaults if isinstance(self.delivery_defaults, dict) else {}
+        if not isinstance(table, dict):
+            self.problem(where, f"expected a table of Delivery arguments, got {table!r}")
+            return None
+        arguments = {**defaults, **table}
+        if "backoff" in arguments:
+            backoff = arguments["backoff"]
+            if not isinstance(backoff, list) or len(backoff) != 2:
+                self.problem(f"{where}.backoff", f'must be [first, max], e.g. ["500ms", "30s"], got {backoff!r}')
+                return None
+            seconds = [self.duration(value, f"{where}.backoff") for value in backoff]
+            if None in seconds:
+                return None
+            arguments["backoff"] = tuple(seconds)
+        if "state_dir" in arguments:  # relative to the pipeline file, wherever databay runs from
+            arguments["state_dir"] = str(self.path.parent / str(arguments["state_dir"]))
+        if "dead_letter" in arguments:
+            arguments["dead_letter"] = self.node("outlet", arguments["dead_letter"], f"{where}.dead_letter")
+            if arguments["dead_letter"] is None:
+                return None
+        if not self.arguments_fit(Delivery, arguments, where):
+            return None
+        try:
+            return Delivery(**arguments)
+        except ValueError as error:
+            self.problem(where, str(error))
+            return None
 
     def buffer(self, table: Any, where: str) -> Buffer | None:
         if not isinstance(table, dict):
@@ -306,9 +340,14 @@ def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
         raise PipelineError(path, [f"not valid TOML: {error}"]) from None
     builder = _Builder(path)
     document = builder.expand(document, "pipeline")
+    builder.delivery_defaults = document.get("delivery")
+    if "delivery" in document and not isinstance(document["delivery"], dict):
+        builder.problem("delivery", f"expected a [delivery] table of defaults for every link, got {document['delivery']!r}")
     for key in document:
-        if key not in ("planner", "links"):
-            builder.problem("pipeline", f"unknown top-level key {key!r}; a pipeline has [planner] and [[links]]")
+        if key not in ("planner", "links", "delivery"):
+            builder.problem(
+                "pipeline", f"unknown top-level key {key!r}; a pipeline has [planner], [[links]] and [delivery]"
+            )
     links_and_buffers = [builder.link(table, index) for index, table in enumerate(document.get("links", []))]
     if not document.get("links"):
         builder.problem("pipeline", "no links: add at least one [[links]] table")

@@ -51,13 +51,22 @@ class Deliverer:
         self._link = link
         self._delivery = delivery
         self._queues: dict[Outlet, SpillQueue] = {}
-        self._store: SqliteSpillStore | None = None
+        self._path: Path | None = None
+        self._opened: SqliteSpillStore | None = None
         if delivery.state_dir is not None:
             if not link.tags:
                 raise ValueError(f"{link!r} needs tags with a Delivery state_dir: they name its state across runs")
             name = re.sub(r"[^A-Za-z0-9_.-]", "_", ".".join(link.tags))
-            self._store = SqliteSpillStore(Path(delivery.state_dir) / f"{name}.sqlite")
-            self._restore_checkpoints()
+            self._path = Path(delivery.state_dir) / f"{name}.sqlite"
+            if self._path.exists():  # a previous run's state; otherwise nothing is created until needed
+                self._restore_checkpoints()
+
+    @property
+    def _store(self) -> SqliteSpillStore | None:
+        """The link's state file, opened (and created) on first use."""
+        if self._opened is None and self._path is not None:
+            self._opened = SqliteSpillStore(self._path)
+        return self._opened
 
     # -- state --------------------------------------------------------------------------------
 
@@ -76,7 +85,7 @@ class Deliverer:
     @property
     def lost_at_exit(self) -> int:
         """Records that would be lost if the process ended now: spilled in memory only."""
-        return 0 if self._store is not None else self.spilled
+        return 0 if self._path is not None else self.spilled
 
     @property
     def full(self) -> bool:
@@ -182,13 +191,14 @@ class Deliverer:
     def commit(self, update: Update, inlets: list[Inlet]) -> None:
         """Commit the inlets that pulled this update, unless something they produced is only
         spilled in memory (not yet safe: a crash would lose it)."""
-        if self._store is None and self.spilled:
+        if self._path is None and self.spilled:
             return
         for inlet in inlets:
             inlet.commit(update)
-        if self._store is not None and inlets:
+        store = self._store if inlets else None
+        if store is not None:
             keys = _keys(self._link.inlets)
-            self._store.save_checkpoints({keys[inlet]: json.dumps(inlet.checkpoint) for inlet in inlets})
+            store.save_checkpoints({keys[inlet]: json.dumps(inlet.checkpoint) for inlet in inlets})
 
     def _restore_checkpoints(self) -> None:
         assert self._store is not None
