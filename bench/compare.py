@@ -75,6 +75,12 @@ def main() -> None:
         },
         higher_is_better=lambda metric: not metric.startswith("us_"),
     )
+    report(
+        "Delivery (this project only; targets: happy-path overhead <= 10 %, spill and redelivery >= 50,000 records/s)",
+        measure(sys.executable, "delivery_bench.py"),
+        {},
+        higher_is_better=lambda metric: not metric.endswith("percent"),
+    )
     from planner_bench import compare_scale  # both planners, 1,000 and 10,000 links, beside databay 0.3.0
 
     compare_scale(sys.executable, old_python)
