@@ -11,6 +11,7 @@ what they produced.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import json
 import logging
@@ -18,13 +19,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_not_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, wait_random_exponential
 
 from databay.delivery import Delivery, RejectedRecords
 from databay.engine.spill import MemorySpill, SpillQueue, SqliteSpillStore
@@ -120,21 +115,36 @@ class Deliverer:
         self, outlet: Outlet, records: list[Record], update: Update, offload: bool, attempts: int
     ) -> Exception | None:
         """Push with retries; the error it finally failed with, or None once delivered
-        (records it rejected one by one go to the dead letter)."""
-        from databay.engine.transfer import push_to  # transfer imports this module
+        (records it rejected one by one go to the dead letter).
 
+        The first attempt is made directly, so the happy path pays nothing for the retry policy;
+        after a failure tenacity runs the rest, backing off as if it had made the first one too.
+        """
+        error = await self._attempt(outlet, records, update, offload)
+        if error is None or attempts == 1:
+            return error
         first, longest = self._delivery.backoff
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts),
-            wait=wait_random_exponential(multiplier=first, max=longest),
-            retry=retry_if_not_exception_type(RejectedRecords),
-            before_sleep=lambda state: _log_retry(state, update, outlet, attempts),
-            reraise=True,
+            stop=stop_after_attempt(attempts - 1),
+            wait=wait_random_exponential(multiplier=first * 2, max=longest),  # attempt 2 on: first * 2 ** (n - 1)
+            retry=retry_if_result(lambda failure: failure is not None),
+            before_sleep=lambda state: _log_retry(
+                update, outlet, state.attempt_number + 1, attempts, _result(state), _next_wait(state)
+            ),
+            retry_error_callback=_result,
         )
+        first_wait = wait_random_exponential(multiplier=first, max=longest)(RetryCallState(retrying, None, (), {}))
+        _log_retry(update, outlet, 1, attempts, error, first_wait)
+        await asyncio.sleep(first_wait)
+        failure: Exception | None = await retrying(self._attempt, outlet, records, update, offload)
+        return failure
+
+    async def _attempt(self, outlet: Outlet, records: list[Record], update: Update, offload: bool) -> Exception | None:
+        """One push; the error, or None when the outlet took the batch (rejecting some of it, maybe)."""
+        from databay.engine.transfer import push_to  # transfer imports this module
+
         try:
-            async for attempt in retrying:
-                with attempt:
-                    await push_to(outlet, records, update, offload)
+            await push_to(outlet, records, update, offload)
         except RejectedRecords as rejected:
             await self._dead_letter(outlet, rejected, update, offload)
         except Exception as error:
@@ -227,10 +237,19 @@ def _describe(error: BaseException | None) -> str:
     return "unknown error" if error is None else f"{type(error).__name__}: {error}"
 
 
-def _log_retry(state: RetryCallState, update: Update, outlet: Outlet, attempts: int) -> None:
-    error = state.outcome.exception() if state.outcome is not None else None
-    wait = state.next_action.sleep if state.next_action is not None else 0.0
+def _log_retry(update: Update, outlet: Outlet, attempt: int, attempts: int, error: Exception | None, wait: float) -> None:
     _LOGGER.warning(
         "%s push to %r failed (attempt %d of %d): %s; retrying in %.1fs",
-        update, outlet, state.attempt_number, attempts, _describe(error), wait,
+        update, outlet, attempt, attempts, _describe(error), wait,
     )
+
+
+def _result(state: RetryCallState) -> Exception | None:
+    """What an attempt returned: the error it failed with, or None."""
+    assert state.outcome is not None
+    failure: Exception | None = state.outcome.result()
+    return failure
+
+
+def _next_wait(state: RetryCallState) -> float:
+    return state.next_action.sleep if state.next_action is not None else 0.0
