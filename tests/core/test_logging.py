@@ -46,3 +46,20 @@ while not planner.running:
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert "on_shutdown ran" in result.stdout
+
+
+def test_a_failure_is_one_error_line_and_its_traceback_only_at_debug(caplog):
+    from databay import Link
+
+    from databay_testing import CollectOutlet, FailingInlet
+
+    link = Link(FailingInlet(), CollectOutlet(), 1, ignore_exceptions=True)
+    with caplog.at_level(logging.INFO, logger="databay"):
+        link.transfer()
+    errors = [record for record in caplog.records if record.levelno == logging.ERROR]
+    assert len(errors) == 1 and errors[0].exc_info is None and "inlet broke" in errors[0].getMessage()
+    assert "Traceback" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="databay"):
+        link.transfer()
+    assert "Traceback" in caplog.text and "inlet broke" in caplog.text

@@ -23,6 +23,7 @@ from databay.engine.runtime import Runtime, State
 from databay.engine.transfer import run_transfer
 from databay.errors import MissingLinkError, PlannerNotRunningError
 from databay.link import Link
+from databay.logs import log_failure
 
 __all__ = ["BasePlanner"]
 
@@ -344,7 +345,7 @@ class BasePlanner(ABC):
         """Log a failure; unless ignoring exceptions, shut the running planner down gracefully:
         scheduling stops, running transfers of other links finish. Never blocks the caller."""
         where = f" Raised when executing {link!r}" if link is not None else ""
-        _LOGGER.error("%s: %s%s", type(exception).__name__, exception, where, exc_info=exception)
+        log_failure(_LOGGER, exception, "%s: %s%s", type(exception).__name__, exception, where)
         if self._ignore_exceptions:
             return
         self.exception = self.exception or exception

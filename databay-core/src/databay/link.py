@@ -23,6 +23,7 @@ from databay.engine.delivering import Deliverer
 from databay.engine.transfer import run_blocking, run_transfer
 from databay.errors import InvalidNodeError
 from databay.inlet import Inlet
+from databay.logs import log_failure
 from databay.node import Node
 from databay.outlet import Outlet
 from databay.processing import Grouper, Processor, as_callables
@@ -234,9 +235,7 @@ class Link:
     def _lifecycle_failed(self, error: Exception, stage: str, node: Node) -> None:
         """Log a failing on_start/on_shutdown in databay 0.3's words."""
         role = "inlet" if isinstance(node, Inlet) else "outlet"
-        _LOGGER.error(
-            '%s %s exception: "%s" for %s: %r, in link: %r', stage, role, error, role, node, self, exc_info=error
-        )
+        log_failure(_LOGGER, error, '%s %s exception: "%s" for %s: %r, in link: %r', stage, role, error, role, node, self)
 
     # -- transfer --------------------------------------------------------------------------
 
@@ -296,8 +295,9 @@ class Link:
             self.undelivered += undelivered
             during += f"; {undelivered} record(s) not delivered"
         if self.ignore_exceptions:
-            _LOGGER.exception(
-                "%s exception: \"%s\" for %s: %r, in: %r%s", stage.capitalize(), error, stage, node, self, during
+            log_failure(
+                _LOGGER, error, '%s exception: "%s" for %s: %r, in: %r%s', stage.capitalize(), error, stage, node, self,
+                during,
             )
             return
         error.add_note(f"databay: raised by {stage} {node!r} in {self!r}{during}")

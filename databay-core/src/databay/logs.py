@@ -6,7 +6,7 @@ import logging
 import time
 from typing import TextIO
 
-__all__ = ["ISO8601Formatter", "install_default_handler"]
+__all__ = ["ISO8601Formatter", "install_default_handler", "log_failure"]
 
 LOG_FORMAT = "%(asctime)s|%(levelname).1s| %(message)s (%(name)s)"
 
@@ -40,3 +40,14 @@ def install_default_handler() -> None:
     logger.addHandler(handler)
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.WARNING)
+
+
+def log_failure(logger: logging.Logger, error: BaseException, message: str, *args: object) -> None:
+    """One ERROR line for a failure; its traceback only at DEBUG.
+
+    A refused connection repeated every second must not fill a log with 60-line tracebacks;
+    whoever needs them turns DEBUG on.
+    """
+    logger.error(message, *args)
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("Traceback of the error above:", exc_info=error)
