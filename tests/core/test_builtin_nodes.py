@@ -2,7 +2,7 @@ import csv
 
 import pytest
 
-from databay import Link
+from databay import Link, RejectedRecords
 from databay.inlets import FileInlet, FileInletMode, NullInlet, RandomIntInlet
 from databay.misc import inlet_tester, outlet_tester
 from databay.outlets import CsvOutlet, FileOutlet, NullOutlet, PrintOutlet
@@ -120,9 +120,36 @@ def test_csv_outlet_w_mode_rewrites_header_and_row_per_record(tmp_path):
     assert path.read_bytes() == b"d\r\n4\r\n5\r\n"
 
 
-def test_csv_outlet_rejects_non_dict_payloads(tmp_path):
-    with pytest.raises(TypeError, match="CsvOutlet.*dict payloads"):
-        run(ListInlet([1]), CsvOutlet(str(tmp_path / "x.csv")))
+def test_csv_outlet_rejects_non_dict_payloads_one_by_one(tmp_path):
+    path = tmp_path / "x.csv"
+    with pytest.raises(RejectedRecords, match="CsvOutlet.*dict payloads") as raised:
+        run(ListInlet([1, {"a": 1}, "b", {"a": 2}]), CsvOutlet(str(path)))
+    assert [(record.payload, type(error)) for record, error in raised.value.rejected] == [(1, TypeError), ("b", TypeError)]
+    assert path.read_bytes() == b"a\r\n1\r\n2\r\n"  # the header comes from the first row written
+
+
+class Unprintable:
+    def __str__(self):
+        raise ValueError("no text for this one")
+
+
+def test_a_rejected_record_leaves_no_trace_in_any_file(tmp_path):
+    """Checked before its file is opened: a 'w' record that cannot be written truncates nothing,
+    an 'x' one creates nothing; the header of a new CSV file is the first written row's."""
+    kept = tmp_path / "kept.txt"
+    kept.write_text("before\n")
+    bad = {FileOutlet.FILE_MODE: "w", FileOutlet.FILEPATH: str(kept)}
+    with pytest.raises(RejectedRecords):
+        run(ListInlet([Unprintable(), "\ud800"], metadata=bad), FileOutlet(str(kept)))
+    assert kept.read_text() == "before\n"
+    with pytest.raises(RejectedRecords):
+        run(ListInlet([Unprintable()]), FileOutlet(str(tmp_path / "new" / "never.txt"), default_file_mode="x"))
+    assert not (tmp_path / "new").exists()
+    rows = tmp_path / "rows.csv"
+    with pytest.raises(RejectedRecords) as raised:
+        run(ListInlet([{"\ud800": 1}, {"a": Unprintable()}, {"b": 2}, {"c": "\ud800"}]), CsvOutlet(str(rows)))
+    assert [type(error) for _, error in raised.value.rejected] == [UnicodeEncodeError, ValueError, UnicodeEncodeError]
+    assert rows.read_bytes() == b"b\r\n2\r\n"
 
 
 class TestCoreInlets(inlet_tester.InletTester):

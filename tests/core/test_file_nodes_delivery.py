@@ -1,5 +1,6 @@
 """The file nodes under a Delivery, through real links and files: FileInlet commits its cursor only
-once its lines are delivered or durably spilled, and the next run reads on from there."""
+once its lines are delivered or durably spilled and the next run reads on from there; FileOutlet
+and CsvOutlet write every record they can and reject the others one by one."""
 
 import errno
 import logging
@@ -10,11 +11,11 @@ import threading
 
 import pytest
 
-from databay import Delivery, Link
+from databay import Delivery, Link, RejectedRecords
 from databay.inlets import FileInlet
-from databay.outlets import FileOutlet
+from databay.outlets import CsvOutlet, FileOutlet
 
-from databay_testing import CollectOutlet
+from databay_testing import CollectOutlet, ListInlet
 
 NO_WAIT = (0.0, 0.0)
 LINES = ["a\n", "bé\n", "c\n", "d\n", "e\n", "f\n"]
@@ -193,3 +194,55 @@ def test_a_pipe_is_read_as_before_and_keeps_no_checkpoint(tmp_path, start):
         link.transfer()
     writer.join()
     assert outlet.payloads == ["a\n", "b\n"] and inlet.checkpoint == {}
+
+
+class Unprintable:
+    def __str__(self):
+        raise ValueError("no text for this one")
+
+    def __eq__(self, other):  # outlets are pushed copies
+        return isinstance(other, Unprintable)
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize(
+    ("make_outlet", "good", "bad", "errors", "written"),
+    [
+        (FileOutlet, [1, "é"], [Unprintable(), "\ud800"], ["ValueError", "UnicodeEncodeError"], "1\né\n"),
+        (
+            CsvOutlet,
+            [{"a": 1}, {"a": "é"}],
+            [7, {"a": Unprintable()}, {"a": "\ud800"}],
+            ["TypeError", "ValueError", "UnicodeEncodeError"],
+            "a\r\n1\r\né\r\n",
+        ),
+    ],
+)
+def test_records_an_outlet_cannot_write_go_to_the_dead_letter_and_the_rest_to_the_file(
+    tmp_path, make_outlet, good, bad, errors, written
+):
+    path = tmp_path / "out"
+    dead = CollectOutlet()
+    outlet = make_outlet(str(path))
+    link = Link(ListInlet([bad[0], good[0], *bad[1:], good[1]]), outlet, 1, tags="files", delivery=Delivery(dead_letter=dead))
+    link.transfer()
+    assert path.read_bytes() == written.encode()
+    (letters,) = dead.batches
+    assert [record.payload for record in letters] == bad
+    assert [record.metadata["__error__"].split(":")[0] for record in letters] == errors
+    assert {record.metadata["__outlet__"] for record in letters} == {repr(outlet)}
+    assert link._deliverer.spilled == 0 and link.undelivered == 0  # the good ones count as delivered, once
+
+
+@pytest.mark.parametrize(("make_outlet", "written"), [(FileOutlet, b"{'a': 1}\n"), (CsvOutlet, b"a\r\n1\r\n")])
+def test_without_delivery_the_link_reports_the_rejection_after_writing_the_rest(tmp_path, caplog, make_outlet, written):
+    path = tmp_path / "out"
+    link = Link(ListInlet([{"a": 1}, Unprintable()]), make_outlet(str(path)), 1, ignore_exceptions=True)
+    with caplog.at_level(logging.ERROR, logger="databay"):
+        link.transfer()
+    assert 'Outlet exception: "1 record(s) rejected; first: ' in caplog.text
+    assert path.read_bytes() == written
+    with pytest.raises(RejectedRecords) as raised:  # an exception like any other, as it propagates
+        Link(ListInlet([Unprintable()]), make_outlet(str(path)), 1).transfer()
+    assert isinstance(raised.value.__cause__, (ValueError, TypeError))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import IO, Any, Union
+from typing import Any, Union
 
 from databay.outlet import MetadataKey, Outlet, Processor
 from databay.outlets.file_targets import FileTarget, write_in_turn
@@ -16,6 +16,10 @@ _LOGGER = logging.getLogger("databay.FileOutlet")
 
 class FileOutlet(Outlet):
     """Writes ``str(payload)`` of each record as a line of a file.
+
+    A record that cannot be written (its payload's ``str()`` raises, or its file's encoding cannot
+    encode it) is rejected on its own: the others are written, then
+    :class:`~databay.delivery.RejectedRecords` names it (a link with a Delivery dead-letters it).
 
     :param default_filepath: file for records without ``FileOutlet.FILEPATH`` metadata.
     :param default_file_mode: open mode for records without ``FileOutlet.FILE_MODE``.
@@ -50,13 +54,17 @@ class FileOutlet(Outlet):
         )
 
     def push(self, records: list[Record], update: Any) -> None:
-        """Write the records, one line each, opening each record's file with its own mode."""
+        """Write the records, one line each, opening each record's file with its own mode.
 
-        def write(file: IO[str], batch: list[Record]) -> None:
-            file.writelines(f"{record.payload!s}\n" for record in batch)
-            _LOGGER.debug("%s wrote %d records to %s", update, len(batch), file.name)
-
-        write_in_turn(records, self._target, write)
+        :raises RejectedRecords: after writing the others, for the records whose ``str(payload)``
+            raised or cannot be encoded in their file's encoding.
+        """
+        for path, count in write_in_turn(records, self._target, _line):
+            _LOGGER.debug("%s wrote %d records to %s", update, count, path)
 
     def __repr__(self) -> str:
         return f"FileOutlet(default_filepath:{self.default_filepath})"
+
+
+def _line(record: Record) -> str:
+    return f"{record.payload!s}\n"
