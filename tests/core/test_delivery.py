@@ -217,3 +217,43 @@ def test_the_exception_that_stopped_a_planner_is_kept():
     planner = ThreadPlanner(Link(FailingInlet(), CollectOutlet(), 60))
     planner.start()  # returns, as in 0.3
     assert isinstance(planner.exception, ValueError) and "inlet broke" in str(planner.exception)
+
+
+def test_no_commit_while_an_earlier_transfer_of_the_link_is_still_in_flight():
+    import asyncio
+
+    inlet = Counter()
+
+    class SlowFirst(Outlet):
+        def __init__(self):
+            super().__init__()
+            self.release = None
+
+        async def push(self, records, update):
+            if update.transfer_number == 0:
+                await self.release.wait()
+
+    outlet = SlowFirst()
+    link = Link(inlet, outlet, 1, tags="t", delivery=Delivery(backoff=NO_WAIT))
+
+    async def overlapping():
+        outlet.release = asyncio.Event()
+        first = asyncio.create_task(link.transfer_async())
+        await asyncio.sleep(0)
+        await link.transfer_async()  # the second finishes while the first still pushes
+        assert inlet.commits == []  # committing now would move the cursor past transfer 0
+        outlet.release.set()
+        await first
+
+    asyncio.run(overlapping())
+    assert inlet.commits == [0] and inlet.checkpoint == {"next": 2}
+
+
+def test_without_delivery_rejected_records_count_only_the_rejected_ones(caplog):
+    class RejectsOne(Outlet):
+        def push(self, records, update):
+            raise RejectedRecords([(records[0], ValueError("bad"))])
+
+    link = Link(ListInlet([1, 2, 3]), RejectsOne(), 1, ignore_exceptions=True)
+    link.transfer()
+    assert link.undelivered == 1 and "1 record(s) not delivered" in caplog.text

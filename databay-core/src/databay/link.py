@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, Union, cast
 
-from databay.delivery import Delivery
+from databay.delivery import Delivery, RejectedRecords
 from databay.deprecations import ignore_exceptions_from
 from databay.engine.delivering import Deliverer
 from databay.engine.transfer import run_blocking, run_transfer
@@ -291,6 +291,8 @@ class Link:
         ``undelivered``: records a failing outlet did not take; counted, and said in the message.
         """
         during = f", during: {update}" if update is not None else ""
+        if isinstance(error, RejectedRecords):  # the outlet wrote the rest
+            undelivered = len(error.rejected)
         if undelivered:
             self.undelivered += undelivered
             during += f"; {undelivered} record(s) not delivered"

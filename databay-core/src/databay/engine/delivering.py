@@ -46,6 +46,7 @@ class Deliverer:
         self._link = link
         self._delivery = delivery
         self._queues: dict[Outlet, SpillQueue] = {}
+        self._in_flight = 0
         self._path: Path | None = None
         self._opened: SqliteSpillStore | None = None
         if delivery.state_dir is not None:
@@ -198,10 +199,16 @@ class Deliverer:
 
     # -- checkpoints --------------------------------------------------------------------------
 
-    def commit(self, update: Update, inlets: list[Inlet]) -> None:
-        """Commit the inlets that pulled this update, unless something they produced is only
-        spilled in memory (not yet safe: a crash would lose it)."""
-        if self._path is None and self.spilled:
+    def began(self) -> None:
+        """A transfer of the link started (its records are in flight until :meth:`finished`)."""
+        self._in_flight += 1
+
+    def finished(self, update: Update, inlets: list[Inlet]) -> None:
+        """The transfer is over: commit the inlets that pulled this update, unless an earlier
+        transfer's records are still in flight (``overlap="concurrent"``) or anything is spilled
+        in memory only (a crash would lose it). A later commit catches up."""
+        self._in_flight -= 1
+        if self._in_flight or (self._path is None and self.spilled):
             return
         for inlet in inlets:
             inlet.commit(update)

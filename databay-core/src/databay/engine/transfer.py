@@ -62,16 +62,27 @@ async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) 
     """Run one transfer of ``link``; ``offload`` sends blocking sync nodes to worker threads."""
     update = link._next_update()
     deliverer = link._deliverer
-    if pull and deliverer is not None and deliverer.full:
-        deliverer.refuse_pull(update)
-        pull = False
-    pulled: list[Inlet] = []
+    if deliverer is None:
+        await _transfer(link, update, pull, offload, [])
+    else:
+        if pull and deliverer.full:
+            deliverer.refuse_pull(update)
+            pull = False
+        pulled: list[Inlet] = []
+        deliverer.began()
+        delivered = False
+        try:
+            await _transfer(link, update, pull, offload, pulled)
+            delivered = True
+        finally:
+            deliverer.finished(update, pulled if delivered else [])
+    _LOGGER.debug("%s done", update)
+
+
+async def _transfer(link: Link, update: Update, pull: bool, offload: bool, pulled: list[Inlet]) -> None:
     records = await _pull_all(link, update, offload, pulled) if pull else []
     for batch in _batches(link, records, update):
         await _push_all(link, batch, update, offload)
-    if deliverer is not None:
-        deliverer.commit(update, pulled)
-    _LOGGER.debug("%s done", update)
 
 
 async def _pull_all(link: Link, update: Update, offload: bool, pulled_from: list[Inlet]) -> list[Record]:
