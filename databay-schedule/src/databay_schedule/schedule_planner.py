@@ -131,7 +131,8 @@ class SchedulePlanner(BasePlanner):
                 idle = self._scheduler.idle_seconds
             timeout = self._refresh_interval if idle is None else min(max(idle, 0.0), self._refresh_interval)
             try:
-                await asyncio.wait_for(wake.wait(), timeout)
+                async with asyncio.timeout(timeout):  # no task per wake, unlike wait_for on 3.11
+                    await wake.wait()
             except TimeoutError:
                 pass
             wake.clear()

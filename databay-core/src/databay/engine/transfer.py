@@ -97,6 +97,16 @@ async def _pull_all(link: Link, update: Update, offload: bool, pulled_from: list
                 pulled_from.append(inlet)
                 records += pulled_records
         return records
+    if len(inlets) == 1 and inlets[0].is_async:  # one awaited pull: no task scope or bookkeeping
+        inlet = inlets[0]
+        try:
+            inlet._begin_pull()
+            records = inlet._to_records(await inlet.pull(update))
+        except Exception as error:
+            link._failed(error, "inlet", inlet, update)
+            return []
+        pulled_from.append(inlet)
+        return records
     pulled: list[list[Record] | None] = [None] * len(inlets)
     concurrent: list[Coroutine[Any, Any, None]] = []
     limit = asyncio.Semaphore(link.inlet_concurrency) if len(inlets) > link.inlet_concurrency else None
