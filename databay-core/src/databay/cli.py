@@ -47,11 +47,20 @@ def plugins_command(as_json: bool, show_all: bool) -> None:
 @click.option("--check", is_flag=True, help="Only validate the pipeline; start nothing.")
 @click.option("--once", is_flag=True, help="Transfer every link once, then exit (for cron jobs).")
 @click.option("-v", "--verbose", count=True, help="Log more: -v INFO, -vv DEBUG.")
-def run_command(pipeline: Path, check: bool, once: bool, verbose: int) -> None:
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="On SIGINT/SIGTERM, cancel transfers still running after this long.",
+)
+def run_command(pipeline: Path, check: bool, once: bool, verbose: int, shutdown_timeout: float) -> None:
     """Run the planner and links described in a PIPELINE file (TOML).
 
     Every problem in the file is reported before anything starts (exit status 2).
-    SIGINT/SIGTERM shut down gracefully: running transfers finish, buffers are released.
+    SIGINT/SIGTERM shut down gracefully: running transfers finish (within --shutdown-timeout),
+    buffers are released.
     """
     if verbose:
         logging.getLogger("databay").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
@@ -64,7 +73,7 @@ def run_command(pipeline: Path, check: bool, once: bool, verbose: int) -> None:
     if check:
         click.echo(f"{pipeline}: OK ({len(loaded.links)} link(s), planner {loaded.planner!r})")
         return
-    succeeded = run_once(loaded) if once else run_until_signalled(loaded)
+    succeeded = run_once(loaded) if once else run_until_signalled(loaded, shutdown_timeout)
     sys.exit(0 if succeeded else 1)
 
 

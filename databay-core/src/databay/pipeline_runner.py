@@ -35,9 +35,10 @@ def run_once(pipeline: Pipeline) -> bool:
     return succeeded
 
 
-def run_until_signalled(pipeline: Pipeline) -> bool:
+def run_until_signalled(pipeline: Pipeline, shutdown_timeout: float | None = 10.0) -> bool:
     """Run the planner until SIGINT/SIGTERM, then shut down gracefully: running transfers
-    finish, buffers release what they hold, nodes' on_shutdown runs.
+    finish (those still running after ``shutdown_timeout`` seconds are cancelled; None waits
+    for them), buffers release what they hold, nodes' on_shutdown runs.
 
     :returns: True when stopped by a signal; False when the planner stopped on its own (an error).
     """
@@ -51,7 +52,7 @@ def run_until_signalled(pipeline: Pipeline) -> bool:
             pass
         if stop.is_set():
             _LOGGER.info("Signal received: shutting down %s", planner)
-            planner.shutdown(wait=True, flush_buffers=True)
+            planner.shutdown(wait=True, timeout=shutdown_timeout, flush_buffers=True)
         worker.join()
     finally:
         for number, handler in previous.items():
