@@ -12,7 +12,7 @@ import click
 
 from databay import __version__
 from databay.pipeline import PipelineError, load_pipeline
-from databay.pipeline_runner import run_once, run_until_signalled
+from databay.pipeline_runner import Outcome, run_once, run_until_signalled
 from databay.pipeline_starter import starter_pipeline
 from databay.plugins import PluginInfo, plugins, register_commands
 
@@ -58,9 +58,11 @@ def plugins_command(as_json: bool, show_all: bool) -> None:
 def run_command(pipeline: Path, check: bool, once: bool, verbose: int, shutdown_timeout: float) -> None:
     """Run the planner and links described in a PIPELINE file (TOML).
 
-    Every problem in the file is reported before anything starts (exit status 2).
-    SIGINT/SIGTERM shut down gracefully: running transfers finish (within --shutdown-timeout),
-    buffers are released.
+    SIGINT/SIGTERM shut down gracefully: running transfers finish (or are cancelled after
+    --shutdown-timeout), buffers are released, spilled batches get one more try.
+
+    Exit status: 0 every record delivered or spilled to disk; 1 the planner stopped on an
+    exception; 2 the file has problems (all reported before anything starts); 3 records lost.
     """
     if verbose:
         logging.getLogger("databay").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
@@ -69,12 +71,11 @@ def run_command(pipeline: Path, check: bool, once: bool, verbose: int, shutdown_
     except PipelineError as error:
         click.echo(f"Error: {error}", err=True)
         click.echo("`databay plugins --all` lists the nodes installed here.", err=True)
-        sys.exit(2)
+        sys.exit(Outcome.BAD_PIPELINE)
     if check:
         click.echo(f"{pipeline}: OK ({len(loaded.links)} link(s), planner {loaded.planner!r})")
         return
-    succeeded = run_once(loaded) if once else run_until_signalled(loaded, shutdown_timeout)
-    sys.exit(0 if succeeded else 1)
+    sys.exit(run_once(loaded) if once else run_until_signalled(loaded, shutdown_timeout))
 
 
 @cli.command(name="init")

@@ -1,24 +1,37 @@
-"""Running a pipeline: once (for cron), or under its planner until SIGINT/SIGTERM."""
+"""Running a pipeline: once (for cron), or under its planner until SIGINT/SIGTERM, and what the
+run's exit status says about the records."""
 
 from __future__ import annotations
 
+import enum
 import logging
 import signal
 import threading
 
+from databay.logs import log_failure
 from databay.pipeline import Pipeline
 
-__all__ = ["run_once", "run_until_signalled"]
+__all__ = ["Outcome", "run_once", "run_until_signalled"]
 
 _LOGGER = logging.getLogger("databay.pipeline")
 
 
-def run_once(pipeline: Pipeline) -> bool:
-    """Start the nodes, transfer every link once, release what buffers hold, shut down.
+class Outcome(enum.IntEnum):
+    """How a run ended, as ``databay run``'s exit status."""
 
-    :returns: whether every transfer succeeded (failures are logged).
-    """
-    succeeded = True
+    DELIVERED = 0
+    """Every record was delivered, or spilled to disk for the next run."""
+    FAILED = 1
+    """The planner stopped on an exception (or a ``--once`` transfer failed); nothing was lost."""
+    BAD_PIPELINE = 2
+    """The pipeline file has problems; nothing ran."""
+    LOST = 3
+    """Records were lost: not delivered and not spilled to disk (this wins over FAILED)."""
+
+
+def run_once(pipeline: Pipeline) -> Outcome:
+    """Start the nodes, transfer every link once, release what buffers hold, shut down."""
+    failed = False
     for link in pipeline.links:
         link.on_start()
     try:
@@ -26,22 +39,20 @@ def run_once(pipeline: Pipeline) -> bool:
             for step in (link.transfer, link.flush):
                 try:
                     step()
-                except Exception:
-                    _LOGGER.exception("Transfer of %r failed", link)
-                    succeeded = False
+                except Exception as error:
+                    log_failure(_LOGGER, error, "Transfer of %r failed: %s", link, error)
+                    failed = True
     finally:
         for link in pipeline.links:
             link.on_shutdown()
-    return succeeded
+    lost = sum(link.undelivered + link._lost_at_exit() for link in pipeline.links)
+    return _report(lost, failed)
 
 
-def run_until_signalled(pipeline: Pipeline, shutdown_timeout: float | None = 10.0) -> bool:
-    """Run the planner until SIGINT/SIGTERM, then shut down gracefully: running transfers
-    finish (those still running after ``shutdown_timeout`` seconds are cancelled; None waits
-    for them), buffers release what they hold, nodes' on_shutdown runs.
-
-    :returns: True when stopped by a signal; False when the planner stopped on its own (an error).
-    """
+def run_until_signalled(pipeline: Pipeline, shutdown_timeout: float | None = 10.0) -> Outcome:
+    """Run the planner until SIGINT/SIGTERM (or until it stops on an exception), then shut down
+    gracefully: running transfers finish (cancelled after ``shutdown_timeout`` seconds),
+    buffers release what they hold, spilled batches get one more try, nodes shut down."""
     planner = pipeline.planner
     stop = threading.Event()
     previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
@@ -57,4 +68,16 @@ def run_until_signalled(pipeline: Pipeline, shutdown_timeout: float | None = 10.
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-    return stop.is_set()
+    return _report(planner.lost_records, planner.exception is not None)
+
+
+def _report(lost: int, failed: bool) -> Outcome:
+    """The outcome, said in the run's last log line."""
+    if lost:
+        _LOGGER.error("Run ended: %d record(s) lost (exit status %d)", lost, Outcome.LOST)
+        return Outcome.LOST
+    if failed:
+        _LOGGER.error("Run ended on an exception; no record lost (exit status %d)", Outcome.FAILED)
+        return Outcome.FAILED
+    _LOGGER.info("Run ended: every record delivered or spilled to disk (exit status %d)", Outcome.DELIVERED)
+    return Outcome.DELIVERED
