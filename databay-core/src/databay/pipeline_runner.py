@@ -32,9 +32,11 @@ class Outcome(enum.IntEnum):
 def run_once(pipeline: Pipeline) -> Outcome:
     """Start the nodes, transfer every link once, release what buffers hold, shut down."""
     failed = False
-    for link in pipeline.links:
-        link.on_start()
+    started = []
     try:
+        for link in pipeline.links:
+            started.append(link)  # on_shutdown stops whichever of its nodes did start
+            link.on_start()
         for link in pipeline.links:
             for step in (link.transfer, link.flush):
                 try:
@@ -42,8 +44,10 @@ def run_once(pipeline: Pipeline) -> Outcome:
                 except Exception as error:
                     log_failure(_LOGGER, error, "Transfer of %r failed: %s", link, error)
                     failed = True
+    except Exception:  # an on_start failed; the link has logged it
+        failed = True
     finally:
-        for link in pipeline.links:
+        for link in started:
             link.on_shutdown()
     lost = sum(link.undelivered + link._lost_at_exit() for link in pipeline.links)
     return _report(lost, failed)
