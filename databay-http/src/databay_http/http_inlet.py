@@ -5,13 +5,16 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import ssl
+import traceback
 from typing import Any
 
 import aiohttp
 from aiohttp.typedefs import LooseHeaders
+from multidict import CIMultiDict
 from yarl import URL
 
 from databay.inlet import Inlet
+from databay.redaction import is_secret_name, redact_text, redact_url, url_secrets
 from databay_http.sessions import SessionPool
 
 __all__ = ["HttpInlet", "HttpInletError", "HttpStatusError", "InvalidJsonError"]
@@ -20,7 +23,12 @@ _LOGGER = logging.getLogger("databay.HttpInlet")
 
 
 class HttpInletError(RuntimeError):
-    """A request of an HttpInlet failed: unreachable host, timeout, TLS or protocol error."""
+    """A request of an HttpInlet failed: unreachable host, timeout, TLS or protocol error.
+
+    The message is one line naming the inlet, the redacted URL and the cause; the underlying
+    aiohttp exception is not chained (its text may hold the URL's secrets) and its traceback,
+    redacted, is logged at DEBUG by ``databay.HttpInlet``.
+    """
 
 
 class HttpStatusError(HttpInletError):
@@ -35,12 +43,6 @@ class InvalidJsonError(HttpInletError, ValueError):
     """The body is not valid JSON although the inlet expects JSON."""
 
 
-def redact(url: str) -> str:
-    """The URL without user and password, fit for logs and error messages."""
-    parsed = URL(url)
-    return str(parsed.with_user(None)) if parsed.user or parsed.password else url
-
-
 class HttpInlet(Inlet):
     """Inlet for pulling data from a URL using aiohttp.
 
@@ -48,9 +50,13 @@ class HttpInlet(Inlet):
     :param json: parse the response as JSON (a JSON list gives one record per element).
     :param cacert: path of a CA bundle to verify TLS against.
     :param params: query parameters of the request.
-    :param headers: headers of the request.
+    :param headers: headers of the request (never logged).
     :param metadata: global metadata of the records, as for any :class:`~databay.inlet.Inlet`.
     :param timeout: seconds a request may take in total.
+
+    Logs, error messages and reprs show the URL redacted (:mod:`databay.redaction`): userinfo
+    and the values of secret-looking query parameters (``api_key``, ``access_token``, ...)
+    appear as ``***``.
     """
 
     def __init__(
@@ -71,7 +77,6 @@ class HttpInlet(Inlet):
         self.params = params
         self.headers = headers
         self.timeout = timeout
-        self._public_url = redact(url)
         self._ssl: ssl.SSLContext | bool = ssl.create_default_context(cafile=cacert) if cacert else True
         self._sessions = SessionPool(self._new_session)
 
@@ -82,6 +87,22 @@ class HttpInlet(Inlet):
             connector=aiohttp.TCPConnector(ssl=self._ssl),
         )
 
+    @property
+    def public_url(self) -> str:
+        """The URL requested, query parameters included, with its secrets as ``***``."""
+        try:
+            url = str(URL(self.url).extend_query(self.params)) if self.params else self.url
+        except (TypeError, ValueError):  # parameters aiohttp will refuse too; show the URL alone
+            url = self.url
+        return redact_url(url)
+
+    def _secrets(self) -> set[str]:
+        """Every secret value this inlet knows of, to mask in third-party error texts."""
+        secrets = url_secrets(self.url)
+        named = [*(self.params or {}).items(), *CIMultiDict(self.headers or {}).items()]
+        secrets.update(str(value) for name, value in named if is_secret_name(str(name)))
+        return secrets
+
     async def pull(self, update: Any) -> Any:
         """Request the URL; return the parsed JSON, the text, or no records for an empty body.
 
@@ -89,20 +110,25 @@ class HttpInlet(Inlet):
         :raises InvalidJsonError: the body is not valid JSON.
         :raises HttpInletError: the request could not be made or timed out.
         """
-        _LOGGER.info("%s pulling %s", update, self._public_url)
+        public_url = self.public_url
+        _LOGGER.info("%s pulling %s", update, public_url)
+        failure: HttpInletError | None = None
         try:
             async with self._sessions.session() as session, session.get(self.url, params=self.params) as response:
-                body = await response.read()
-                if response.status >= 400:
+                if response.status >= 400:  # the body is not read: it is no data, and may be huge
                     raise HttpStatusError(
-                        f"{self._public_url} answered {response.status} {response.reason}", response.status
+                        f"{self!r}: GET {public_url} answered {response.status} {response.reason}", response.status
                     )
+                body = await response.read()
                 charset = response.charset or "utf-8"
-        except aiohttp.ClientError as error:
-            raise HttpInletError(f"Request to {self._public_url} failed: {error}") from error
-        except TimeoutError as error:
-            raise HttpInletError(f"Request to {self._public_url} timed out after {self.timeout}s") from error
-        _LOGGER.info("%s received %s", update, self._public_url)
+        except TimeoutError as error:  # before ClientError: aiohttp's timeouts are both
+            failure = self._failed(error, update, public_url, f"timed out after {self.timeout}s")
+        # ValueError, TypeError: aiohttp refusing the request's arguments (a header clash, a parameter's type)
+        except (aiohttp.ClientError, ValueError, TypeError) as error:
+            failure = self._failed(error, update, public_url)
+        if failure is not None:
+            raise failure  # outside the except blocks: no third-party exception in the chain
+        _LOGGER.info("%s received %s", update, public_url)
         if not body.strip():
             return []
         text = body.decode(charset, errors="replace")
@@ -112,8 +138,19 @@ class HttpInlet(Inlet):
             return jsonlib.loads(text)
         except ValueError as error:
             raise InvalidJsonError(
-                f"The body from {self._public_url} is not valid JSON ({error}); it starts: {text[:120]!r}"
+                f"{self!r}: the body from {public_url} is not valid JSON ({error}); it starts: {text[:120]!r}"
             ) from None
+
+    def _failed(self, error: BaseException, update: Any, public_url: str, cause: str | None = None) -> HttpInletError:
+        """The inlet's own error for an aiohttp one: one redacted line; the traceback, redacted, at DEBUG."""
+        secrets = self._secrets()
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            _LOGGER.debug(
+                "%s request failed:\n%s", update, redact_text("".join(traceback.format_exception(error)), secrets)
+            )
+        if cause is None:
+            cause = f"failed: {type(error).__name__}: {redact_text(str(error), secrets)}"
+        return HttpInletError(f"{self!r}: GET {public_url} {cause}")
 
     def on_shutdown(self) -> None:
         """Close the pooled connections."""

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import threading
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar, Union
 
 import pymongo
+import pymongo.uri_parser
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from databay.outlet import MetadataKey, Outlet, Processor
 from databay.record import Record
+from databay.redaction import MASK, redact_text
+
+try:  # pymongo's URI parser without the DNS lookups of mongodb+srv:// (pymongo >= 4.13)
+    from pymongo.uri_parser_shared import _validate_uri as _parse_uri
+except ImportError:  # older pymongo: parse_uri, which resolves mongodb+srv:// names
+    _parse_uri = pymongo.uri_parser.parse_uri  # type: ignore[assignment]
 
 __all__ = ["MongoOutlet", "MongoOutletError", "MongoCollectionNotFound", "ensure_connection"]
 
@@ -28,7 +35,11 @@ class MongoCollectionNotFound(Exception):
 
 
 class MongoOutletError(RuntimeError):
-    """MongoOutlet could not reach the server or could not write."""
+    """MongoOutlet could not reach the server or could not write.
+
+    The message names the outlet's address without credentials; pymongo's exception is not
+    chained (its traceback, redacted, is logged at DEBUG by ``databay.MongoOutlet``).
+    """
 
 
 def ensure_connection(fn: F) -> F:
@@ -43,9 +54,33 @@ def ensure_connection(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _redact(uri: str) -> str:
-    """A connection string without its user and password."""
-    return re.sub(r"//[^@/]*@", "//", uri)
+_SCHEMES = ("mongodb://", "mongodb+srv://")
+
+
+def _parse(uri: str) -> dict[str, Any]:
+    """``uri`` taken apart by pymongo's own parser; a ValueError without the URI's text if it is invalid."""
+    try:
+        return _parse_uri(uri)
+    except (PyMongoError, ValueError) as error:
+        problem = f"{type(error).__name__}: {redact_text(str(error))}"
+    raise ValueError(
+        f"MongoOutlet: uri is not a valid MongoDB connection string ({problem}); user name and password "
+        "must be percent-encoded (urllib.parse.quote_plus)"
+    )
+
+
+def _address(parsed: dict[str, Any], scheme: str) -> str:
+    """``scheme://***@host:port,…/database``: where a parsed URI points, without credentials or options."""
+    if parsed.get("fqdn"):
+        hosts = parsed["fqdn"]
+    else:
+        hosts = ",".join(
+            f"[{host}]:{port}" if ":" in host else f"{host}:{port}" if port else host
+            for host, port in parsed["nodelist"]
+        )
+    userinfo = f"{MASK}@" if parsed.get("username") or parsed.get("password") else ""
+    database = f"/{parsed['database']}" if parsed.get("database") else ""
+    return f"{scheme}://{userinfo}{hosts}{database}"
 
 
 class MongoOutlet(Outlet):
@@ -56,8 +91,11 @@ class MongoOutlet(Outlet):
     :param host: MongoDB host (pymongo's default ``localhost`` when None).
     :param port: MongoDB port (pymongo's default ``27017`` when None).
     :param processors: processors of this outlet, as for any :class:`~databay.outlet.Outlet`.
-    :param uri: a MongoDB connection string, instead of host and port.
+    :param uri: a MongoDB connection string, instead of host and port; checked by pymongo's
+        parser when the outlet is made (a ValueError that does not repeat it, if invalid).
     :param timeout: seconds to wait for the server before failing.
+
+    Logs, errors and the repr show :attr:`address`: user and password as ``***``, no options.
     """
 
     MONGODB_COLLECTION: MetadataKey = MetadataKey("MongoOutlet.MONGODB_COLLECTION")
@@ -85,6 +123,14 @@ class MongoOutlet(Outlet):
         self.port = port
         self.uri = uri
         self.timeout = timeout
+        self._secrets: set[str] = set()
+        connection_string = uri if uri is not None else host if host and host.startswith(_SCHEMES) else None
+        if connection_string is not None:  # pymongo also takes a connection string as host, as in databay 0.3
+            parsed = _parse(connection_string)
+            self._address = _address(parsed, connection_string.partition("://")[0])
+            self._secrets = {value for value in (parsed.get("username"), parsed.get("password")) if value}
+        else:
+            self._address = f"{host or 'localhost'}:{port or 27017}"
         self._client: pymongo.MongoClient | None = None
         self._db: Database | None = None
         self._connect_lock = threading.Lock()
@@ -92,9 +138,7 @@ class MongoOutlet(Outlet):
     @property
     def address(self) -> str:
         """Where this outlet writes, without credentials."""
-        if self.uri is not None:
-            return _redact(self.uri)
-        return f"{self.host or 'localhost'}:{self.port or 27017}"
+        return self._address
 
     def connect(self, database_name: str | None = None) -> bool:
         """Connect to ``database_name`` (default: this outlet's); True if already connected to it.
@@ -118,12 +162,14 @@ class MongoOutlet(Outlet):
                 client.admin.command("ping")
             except PyMongoError as error:
                 client.close()
-                raise MongoOutletError(
+                failure = MongoOutletError(
                     f"Cannot reach MongoDB at {self.address} (database {database_name!r}) "
-                    f"within {self.timeout}s: {type(error).__name__}: {error}"
-                ) from None
-            self._client, self._db = client, client[database_name]
-            return False
+                    f"within {self.timeout}s: {self._describe(error)}"
+                )
+            else:
+                self._client, self._db = client, client[database_name]
+                return False
+        raise failure  # outside the except block: pymongo's exception stays out of the chain
 
     def disconnect(self) -> None:
         """Disconnect from the database if currently connected."""
@@ -177,13 +223,35 @@ class MongoOutlet(Outlet):
                 result = database[collection].insert_many(documents)
             except PyMongoError as error:
                 written = (getattr(error, "details", None) or {}).get("nInserted", 0)
-                raise MongoOutletError(
+                failure = MongoOutletError(
                     f"{self!r}: writing {len(documents)} documents into {self.database_name}.{collection} failed "
-                    f"after {written} were written: {error}"
-                ) from error
-            _LOGGER.info(
-                "%s written %d documents into %s.%s", update, len(result.inserted_ids), self.database_name, collection
+                    f"after {written} were written: {self._describe(error, update)}"
+                )
+            else:
+                _LOGGER.info(
+                    "%s written %d documents into %s.%s",
+                    update,
+                    len(result.inserted_ids),
+                    self.database_name,
+                    collection,
+                )
+                continue
+            raise failure  # outside the except block: pymongo's exception stays out of the chain
+
+    def _describe(self, error: PyMongoError, update: Any = None) -> str:
+        """``Type: message`` of a pymongo error, credentials masked; its traceback at DEBUG."""
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            text = redact_text("".join(traceback.format_exception(error)), self._secrets)
+            _LOGGER.debug("%s%s failed:\n%s", f"{update} " if update is not None else "", self, text)
+        refused = error.details.get("writeErrors") if isinstance(error, BulkWriteError) else None
+        if refused:  # the error's text holds the refused documents: name the first error only
+            first = refused[0]
+            text = (
+                f"{len(refused)} document(s) refused; the first, at index {first.get('index')}: {first.get('errmsg')}"
             )
+        else:
+            text = str(error)
+        return f"{type(error).__name__}: {redact_text(text, self._secrets)}"
 
     def __repr__(self) -> str:
         return f"MongoOutlet(address:{self.address}, database:{self.database_name}, collection:{self.collection})"
