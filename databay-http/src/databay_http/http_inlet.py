@@ -17,9 +17,12 @@ from databay.inlet import Inlet
 from databay.redaction import is_secret_name, redact_text, redact_url, url_secrets
 from databay_http.sessions import SessionPool
 
-__all__ = ["HttpInlet", "HttpInletError", "HttpStatusError", "InvalidJsonError"]
+__all__ = ["HttpInlet", "HttpInletError", "HttpStatusError", "InvalidJsonError", "ResponseTooLargeError"]
 
 _LOGGER = logging.getLogger("databay.HttpInlet")
+
+MiB = 1024 * 1024
+_CHUNK = 256 * 1024
 
 
 class HttpInletError(RuntimeError):
@@ -43,6 +46,10 @@ class InvalidJsonError(HttpInletError, ValueError):
     """The body is not valid JSON although the inlet expects JSON."""
 
 
+class ResponseTooLargeError(HttpInletError):
+    """The body is larger than the inlet's ``max_bytes``; reading stopped there."""
+
+
 class HttpInlet(Inlet):
     """Inlet for pulling data from a URL using aiohttp.
 
@@ -52,7 +59,10 @@ class HttpInlet(Inlet):
     :param params: query parameters of the request.
     :param headers: headers of the request (never logged).
     :param metadata: global metadata of the records, as for any :class:`~databay.inlet.Inlet`.
-    :param timeout: seconds a request may take in total.
+    :param timeout: seconds a request may take in total, body included.
+    :param connect_timeout: seconds to get a connection (from the pool or a new one).
+    :param max_bytes: the largest body read, in bytes (after decompression); a larger one
+        raises :class:`ResponseTooLargeError` without being read further. None: no limit.
 
     Logs, error messages and reprs show the URL redacted (:mod:`databay.redaction`): userinfo
     and the values of secret-looking query parameters (``api_key``, ``access_token``, ...)
@@ -69,6 +79,8 @@ class HttpInlet(Inlet):
         metadata: dict | None = None,
         *,
         timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_bytes: int | None = 64 * MiB,
     ):
         super().__init__(metadata)
         self.url = url
@@ -77,13 +89,15 @@ class HttpInlet(Inlet):
         self.params = params
         self.headers = headers
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.max_bytes = max_bytes
         self._ssl: ssl.SSLContext | bool = ssl.create_default_context(cafile=cacert) if cacert else True
         self._sessions = SessionPool(self._new_session)
 
     def _new_session(self) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
             headers=self.headers,
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            timeout=aiohttp.ClientTimeout(total=self.timeout, connect=self.connect_timeout),
             connector=aiohttp.TCPConnector(ssl=self._ssl),
         )
 
@@ -107,6 +121,7 @@ class HttpInlet(Inlet):
         """Request the URL; return the parsed JSON, the text, or no records for an empty body.
 
         :raises HttpStatusError: status 400 or more.
+        :raises ResponseTooLargeError: the body is larger than ``max_bytes``.
         :raises InvalidJsonError: the body is not valid JSON.
         :raises HttpInletError: the request could not be made or timed out.
         """
@@ -119,10 +134,14 @@ class HttpInlet(Inlet):
                     raise HttpStatusError(
                         f"{self!r}: GET {public_url} answered {response.status} {response.reason}", response.status
                     )
-                body = await response.read()
+                body = await self._read(response, public_url)
                 charset = response.charset or "utf-8"
         except TimeoutError as error:  # before ClientError: aiohttp's timeouts are both
-            failure = self._failed(error, update, public_url, f"timed out after {self.timeout}s")
+            if isinstance(error, aiohttp.ConnectionTimeoutError):
+                cause = f"connecting timed out after {self.connect_timeout}s"
+            else:
+                cause = f"timed out after {self.timeout}s"
+            failure = self._failed(error, update, public_url, cause)
         # ValueError, TypeError: aiohttp refusing the request's arguments (a header clash, a parameter's type)
         except (aiohttp.ClientError, ValueError, TypeError) as error:
             failure = self._failed(error, update, public_url)
@@ -141,6 +160,28 @@ class HttpInlet(Inlet):
                 f"{self!r}: the body from {public_url} is not valid JSON ({error}); it starts: {text[:120]!r}"
             ) from None
 
+    async def _read(self, response: aiohttp.ClientResponse, public_url: str) -> bytes:
+        """The body, read in chunks, at most ``max_bytes`` of it."""
+        limit = self.max_bytes
+        if limit is not None and response.content_length is not None and response.content_length > limit:
+            response.close()
+            raise ResponseTooLargeError(
+                f"{self!r}: the body from {public_url} is larger than max_bytes={limit} "
+                f"({_size(limit)}): it announces {response.content_length} bytes; not read"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            size += len(chunk)
+            if limit is not None and size > limit:
+                response.close()
+                raise ResponseTooLargeError(
+                    f"{self!r}: the body from {public_url} is larger than max_bytes={limit} "
+                    f"({_size(limit)}); stopped reading after {size} bytes"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
     def _failed(self, error: BaseException, update: Any, public_url: str, cause: str | None = None) -> HttpInletError:
         """The inlet's own error for an aiohttp one: one redacted line; the traceback, redacted, at DEBUG."""
         secrets = self._secrets()
@@ -158,3 +199,7 @@ class HttpInlet(Inlet):
 
     def __repr__(self) -> str:
         return f"HttpInlet(metadata:{self.metadata})"
+
+
+def _size(count: int) -> str:
+    return f"{count / MiB:g} MiB"
