@@ -11,6 +11,7 @@ from typing import Any, TypeVar, Union
 
 import pymongo
 import pymongo.uri_parser
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, PyMongoError
 
@@ -39,7 +40,14 @@ class MongoOutletError(RuntimeError):
 
     The message names the outlet's address without credentials; pymongo's exception is not
     chained (its traceback, redacted, is logged at DEBUG by ``databay.MongoOutlet``).
+
+    :ivar written: for a failed write, how many of its documents the server holds; None when
+        that could not be found out (the server did not answer).
     """
+
+    def __init__(self, message: str, written: int | None = None):
+        super().__init__(message)
+        self.written = written
 
 
 def ensure_connection(fn: F) -> F:
@@ -93,7 +101,11 @@ class MongoOutlet(Outlet):
     :param processors: processors of this outlet, as for any :class:`~databay.outlet.Outlet`.
     :param uri: a MongoDB connection string, instead of host and port; checked by pymongo's
         parser when the outlet is made (a ValueError that does not repeat it, if invalid).
-    :param timeout: seconds to wait for the server before failing.
+    :param timeout: seconds to wait for the server before failing: pymongo's server selection,
+        connect and socket timeouts, and its per-operation ``timeoutMS`` so that a retried write
+        still ends in time (they override the same options in ``uri``). A write that fails
+        without the server saying how much it wrote (a timeout) is followed by a count of its
+        documents on the server, also within ``timeout``.
 
     Logs, errors and the repr show :attr:`address`: user and password as ``***``, no options.
     """
@@ -157,6 +169,8 @@ class MongoOutlet(Outlet):
                 self.port,
                 serverSelectionTimeoutMS=milliseconds,
                 connectTimeoutMS=milliseconds,
+                socketTimeoutMS=milliseconds,
+                timeoutMS=milliseconds,  # each operation, its retries included, within the timeout
             )
             try:
                 client.admin.command("ping")
@@ -210,7 +224,8 @@ class MongoOutlet(Outlet):
     def push(self, records: list[Record], update: Any) -> None:
         """Write the records, one bulk insert per collection.
 
-        :raises MongoOutletError: a write failed (how many documents were written is in the message).
+        :raises MongoOutletError: a write failed; how many of its documents the server holds is
+            in the message and in ``written`` (asked of the server when pymongo cannot tell).
         """
         for collection, documents in self._documents_by_collection(records).items():
             if not documents:
@@ -222,11 +237,7 @@ class MongoOutlet(Outlet):
             try:
                 result = database[collection].insert_many(documents)
             except PyMongoError as error:
-                written = (getattr(error, "details", None) or {}).get("nInserted", 0)
-                failure = MongoOutletError(
-                    f"{self!r}: writing {len(documents)} documents into {self.database_name}.{collection} failed "
-                    f"after {written} were written: {self._describe(error, update)}"
-                )
+                failure = self._write_failed(error, database[collection], documents, update)
             else:
                 _LOGGER.info(
                     "%s written %d documents into %s.%s",
@@ -237,6 +248,37 @@ class MongoOutlet(Outlet):
                 )
                 continue
             raise failure  # outside the except block: pymongo's exception stays out of the chain
+
+    def _write_failed(
+        self, error: PyMongoError, collection: Collection, documents: list[dict], update: Any
+    ) -> MongoOutletError:
+        """The outlet's error for a failed insert_many, with the count the server really holds."""
+        cause = self._describe(error, update)
+        written: int | None
+        if isinstance(error, BulkWriteError):  # the server answered: its count is exact
+            written = int(error.details.get("nInserted", 0))
+        else:  # e.g. a timeout after the insert was sent: ask the server which documents landed
+            written = self._count_landed(collection, documents)
+        if written is None:
+            outcome = f"how many of them were written is unknown (the server did not answer within {self.timeout}s)"
+        else:
+            outcome = f"{written} of them were written"
+        return MongoOutletError(
+            f"{self!r}: writing {len(documents)} documents into {self.database_name}.{collection.name} failed; "
+            f"{outcome}: {cause}",
+            written,
+        )
+
+    def _count_landed(self, collection: Collection, documents: list[dict]) -> int | None:
+        """How many of ``documents`` (by the ``_id`` insert_many gave them) the server holds; None if it cannot say."""
+        ids = [document["_id"] for document in documents if "_id" in document]
+        if len(ids) < len(documents):  # never sent: pymongo assigns every _id before sending
+            return 0 if not ids else None
+        try:
+            return collection.count_documents({"_id": {"$in": ids}})
+        except PyMongoError as error:
+            _LOGGER.debug("counting the written documents failed: %s", self._describe(error))
+            return None
 
     def _describe(self, error: PyMongoError, update: Any = None) -> str:
         """``Type: message`` of a pymongo error, credentials masked; its traceback at DEBUG."""
