@@ -23,7 +23,7 @@ SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "signatu
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]+")
-_LOOSE_USERINFO = re.compile(r"(?<=://)[^?#\s]*@")  # in a URL that does not parse: up to the last '@
+_LOOSE_USERINFO = re.compile(r"(?<=://)[^?#\s]*@")  # in a URL that does not parse: up to the last '@'
 _MIN_LITERAL = 4  # shorter literal values would mask unrelated text; URLs are still masked by structure
 
 
