@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from databay import Link, Record, Update
+from databay import Inlet, Link, Record, Update
 from databay.errors import InvalidNodeError
 from databay.support.buffers import Buffer
 
@@ -276,3 +276,16 @@ def test_blocking_sync_outlets_leave_the_event_loop_free():
     loop_thread = asyncio.run(main())
     assert inline.thread is loop_thread and offloaded.thread is not loop_thread
     assert inline.payloads == offloaded.payloads == [1]
+
+
+def test_a_failing_blocking_transfer_carries_no_event_loop_context():
+    class Broken(Inlet):
+        async def pull(self, update):
+            raise ValueError("broken")
+
+    try:
+        Link(Broken(), CollectOutlet(), 1).transfer()
+    except ValueError as error:
+        assert error.__context__ is None and error.__cause__ is None
+    else:
+        raise AssertionError("the failure was swallowed")

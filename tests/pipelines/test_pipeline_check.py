@@ -112,3 +112,14 @@ def test_delivery_defaults_and_link_overrides_build_a_delivery(tmp_path):
     assert (delivery.retries, delivery.backoff, delivery.max_spill) == (5, (0.1, 2.0), 10)
     assert delivery.state_dir == str(tmp_path / "state")  # relative to the pipeline file
     assert type(delivery.dead_letter).__name__ == "FileOutlet" and delivery.dead_letter in link.nodes
+
+
+def test_a_wrong_typed_value_is_shown_without_its_secrets(tmp_path):
+    path = tmp_path / "secret.toml"
+    path.write_text(
+        PLANNER + VALID_LINK.replace('type = "RandomIntInlet"', 'type = "HttpInlet"\nurl = ["https://h/x?api_key=TOPSECRET1"]')
+    )
+    result = subprocess.run([*DATABAY, "run", "--check", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "'url' must be str" in result.stderr
+    assert "TOPSECRET1" not in result.stderr and "api_key=***" in result.stderr
+

@@ -27,6 +27,7 @@ from databay.durations import parse_duration
 from databay.errors import NodeNotInstalledError
 from databay.link import Link
 from databay.plugins import NodeKind, UnknownNodeError, node_class, suggested_node
+from databay.redaction import MASK, is_secret_name, redact_text
 from databay.support.buffers import Buffer
 
 __all__ = ["Pipeline", "PipelineError", "load_pipeline"]
@@ -176,7 +177,7 @@ class _Builder:
             expected = _expected_type(parameter)
             if expected is not None and not _is_instance(value, expected):
                 self.problem(
-                    where, f"{key!r} must be {expected.__name__}, got {type(value).__name__} {value!r}"
+                    where, f"{key!r} must be {expected.__name__}, got {type(value).__name__} {_shown(key, value)}"
                 )
                 fits = False
         for key, parameter in parameters.items():
@@ -320,6 +321,11 @@ def _is_instance(value: Any, expected: type) -> bool:
     if expected is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, expected)
+
+
+def _shown(key: str, value: Any) -> str:
+    """A value as an error message may show it: never one whose name looks secret, nor a URL's secrets."""
+    return MASK if is_secret_name(key) else redact_text(repr(value))
 
 
 def _describe(arguments: dict[str, Any]) -> str:

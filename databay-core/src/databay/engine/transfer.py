@@ -50,12 +50,18 @@ def run_blocking(coroutine: Coroutine[Any, Any, T], needs_loop: bool) -> T:
     """
     if not needs_loop:
         return run_inline(coroutine)
+    if not _in_running_loop():
+        return asyncio.run(coroutine)  # outside any except block: its errors carry no context
+    with ThreadPoolExecutor(1, thread_name_prefix="databay-transfer") as worker:
+        return worker.submit(asyncio.run, coroutine).result()
+
+
+def _in_running_loop() -> bool:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(1, thread_name_prefix="databay-transfer") as worker:
-        return worker.submit(asyncio.run, coroutine).result()
+        return False
+    return True
 
 
 async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) -> None:
