@@ -81,6 +81,7 @@ def test_sigterm_ends_within_the_shutdown_timeout_against_a_hung_server(hung_ser
     assert took < 1.5 + 5, (took, result.stderr)  # the timeout, then the cancelled transfer and shutdown
     assert result.returncode == 0, result.stderr
     assert "cancelling 1 transfer(s) still running after 1.5s" in result.stderr
+    assert "|E|" not in result.stderr  # a graceful shutdown logs nothing at ERROR, even with a pull in flight
     assert "KEYSECRET" not in result.stderr
 
 
