@@ -219,7 +219,7 @@ def test_the_exception_that_stopped_a_planner_is_kept():
     assert isinstance(planner.exception, ValueError) and "inlet broke" in str(planner.exception)
 
 
-def test_no_commit_while_an_earlier_transfer_of_the_link_is_still_in_flight():
+def test_transfers_side_by_side_take_turns_per_outlet_and_commit_only_when_none_is_in_flight():
     import asyncio
 
     inlet = Counter()
@@ -239,14 +239,16 @@ def test_no_commit_while_an_earlier_transfer_of_the_link_is_still_in_flight():
     async def overlapping():
         outlet.release = asyncio.Event()
         first = asyncio.create_task(link.transfer_async())
-        await asyncio.sleep(0)
-        await link.transfer_async()  # the second finishes while the first still pushes
-        assert inlet.commits == []  # committing now would move the cursor past transfer 0
+        second = asyncio.create_task(link.transfer_async())  # waits for the outlet: one delivery at a time
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not second.done() and inlet.commits == []
         outlet.release.set()
         await first
+        await second
 
     asyncio.run(overlapping())
-    assert inlet.commits == [0] and inlet.checkpoint == {"next": 2}
+    assert inlet.commits == [1] and inlet.checkpoint == {"next": 2}
 
 
 def test_without_delivery_rejected_records_count_only_the_rejected_ones(caplog):
@@ -257,3 +259,63 @@ def test_without_delivery_rejected_records_count_only_the_rejected_ones(caplog):
     link = Link(ListInlet([1, 2, 3]), RejectsOne(), 1, ignore_exceptions=True)
     link.transfer()
     assert link.undelivered == 1 and "1 record(s) not delivered" in caplog.text
+
+
+def test_a_push_cancelled_by_shutdown_is_spilled_not_lost(tmp_path):
+    import asyncio
+
+    class Hangs(Outlet):
+        async def push(self, records, update):
+            await asyncio.Event().wait()
+
+    link = Link(ListInlet([1, 2]), Hangs(), 1, tags="t", delivery=Delivery(state_dir=tmp_path, backoff=NO_WAIT))
+
+    async def cancelled():
+        transfer = asyncio.create_task(link.transfer_async())
+        await asyncio.sleep(0.05)
+        transfer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await transfer
+
+    asyncio.run(cancelled())
+    assert link._deliverer.spilled == 2 and link.undelivered == 0
+
+
+def test_a_batch_that_cannot_be_spilled_is_counted_lost_and_other_outlets_still_get_it(tmp_path, caplog):
+    healthy = CollectOutlet()
+    link = Link(
+        ListInlet([lambda: None]), [FlakyOutlet(), healthy], 1, tags="t", copy_records=False,
+        delivery=Delivery(retries=0, backoff=NO_WAIT, state_dir=tmp_path),
+    )
+    link.transfer()
+    assert link.undelivered == 1 and len(healthy.payloads) == 1
+    assert "spilling them failed" in caplog.text
+
+
+def test_records_held_by_a_buffer_hold_back_commits(tmp_path):
+    from databay.support.buffers import Buffer
+
+    inlet = Counter()
+    link = Link(inlet, CollectOutlet(), 1, tags="t", processors=Buffer(count_threshold=10),
+                delivery=Delivery(state_dir=tmp_path, backoff=NO_WAIT))
+    link.transfer()
+    link.transfer()
+    assert inlet.commits == [] and link._lost_at_exit() == 2
+
+
+def test_after_a_failed_transfer_the_link_commits_no_more(caplog):
+    inlet, calls = Counter(), []
+
+    def fails_once(records):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("bad line")
+        return records
+
+    link = Link(inlet, CollectOutlet(), 1, tags="t", processors=fails_once, delivery=Delivery(backoff=NO_WAIT))
+    with pytest.raises(ValueError):
+        link.transfer()
+    link.transfer()
+    assert inlet.commits == []  # committing now would skip the dropped record for good
+    assert link.undelivered == 1
+    assert "commits no checkpoint until it is built again" in caplog.text

@@ -60,7 +60,8 @@ class RejectedRecords(Exception):
     def __init__(self, rejected: list[tuple[Record, BaseException]], message: str | None = None):
         self.rejected = list(rejected)
         first = self.rejected[0][1] if self.rejected else None
-        super().__init__(message or f"{len(self.rejected)} record(s) rejected; first: {first!r}")
+        reason = f"{type(first).__name__}: {first}" if first is not None else "none"
+        super().__init__(message or f"{len(self.rejected)} record(s) rejected; first: {reason}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.rejected, str(self)))

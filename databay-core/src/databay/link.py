@@ -268,7 +268,11 @@ class Link:
         return bool(self._buffers()) or (deliverer is not None and deliverer.spilled > 0)
 
     def _lost_at_exit(self) -> int:
-        return 0 if self._deliverer is None else self._deliverer.lost_at_exit
+        """Records lost if the process ends now: spilled in memory only, or held by a Buffer."""
+        return self._buffered() + (0 if self._deliverer is None else self._deliverer.lost_at_exit)
+
+    def _buffered(self) -> int:
+        return sum(len(buffer.records) for buffer in self._buffers())
 
     def _buffers(self) -> list[Buffer]:
         processors = (*self.processors, *(p for outlet in self._outlets for p in outlet.processors))
@@ -284,12 +288,16 @@ class Link:
         return update
 
     def _failed(
-        self, error: Exception, stage: str, node: object, update: Update | None, undelivered: int = 0
+        self, error: Exception, stage: str, node: object, update: Update | None, undelivered: int = 0,
+        dropped_if_raised: int = 0,
     ) -> None:
         """Log and carry on when ignoring exceptions; otherwise name the node and link, and re-raise.
 
         ``undelivered``: records a failing outlet did not take; counted, and said in the message.
+        ``dropped_if_raised``: records the transfer drops if this failure ends it (a processor's).
         """
+        if not self.ignore_exceptions:
+            undelivered += dropped_if_raised
         during = f", during: {update}" if update is not None else ""
         if isinstance(error, RejectedRecords):  # the outlet wrote the rest
             undelivered = len(error.rejected)

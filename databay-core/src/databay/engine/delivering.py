@@ -23,13 +23,15 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_
 
 from databay.delivery import Delivery, RejectedRecords
 from databay.engine.spill import MemorySpill, SpillQueue, SqliteSpillStore
+from databay.logs import log_failure
+from databay.record import Record
+from databay.redaction import redact_text
 
 if TYPE_CHECKING:
     from databay.inlet import Inlet
     from databay.link import Link
     from databay.node import Node
     from databay.outlet import Outlet
-    from databay.record import Record
     from databay.update import Update
 
 __all__ = ["Deliverer"]
@@ -46,7 +48,9 @@ class Deliverer:
         self._link = link
         self._delivery = delivery
         self._queues: dict[Outlet, SpillQueue] = {}
+        self._turns: dict[Outlet, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
         self._in_flight = 0
+        self._failed_transfer = False
         self._path: Path | None = None
         self._opened: SqliteSpillStore | None = None
         if delivery.state_dir is not None:
@@ -97,20 +101,42 @@ class Deliverer:
     # -- delivering ---------------------------------------------------------------------------
 
     async def deliver(self, outlet: Outlet, records: list[Record], update: Update, offload: bool) -> None:
-        """Redeliver what ``outlet`` is owed, then push it ``records``; spill what it refuses."""
+        """Redeliver what ``outlet`` is owed, then push it ``records``; spill what it refuses.
+
+        One delivery per outlet at a time, so transfers running side by side neither push a
+        spilled batch twice nor overtake it. Cancelled (a shutdown past its timeout), the batch is
+        spilled before the cancellation goes on: it was neither delivered nor lost.
+        """
         queue = self._queue(outlet)
-        while (oldest := queue.oldest()) is not None:
-            batch_id, queued = oldest
-            error = await self._push(outlet, queued, update, offload, attempts=1)
-            if error is not None:
-                self._spill(outlet, queue, records, update, f"behind {len(queue)} spilled record(s)", error)
-                return
-            queue.remove(batch_id)
-            _LOGGER.info("%s redelivered %d spilled record(s) to %r", update, len(queued), outlet)
-        attempts = self._delivery.retries + 1
-        error = await self._push(outlet, records, update, offload, attempts)
-        if error is not None:
-            self._spill(outlet, queue, records, update, f"after {attempts} attempt(s)", error)
+        settled = False  # delivered or spilled
+        try:
+            async with self._turn(outlet):
+                while (oldest := queue.oldest()) is not None:
+                    batch_id, queued = oldest
+                    error = await self._push(outlet, queued, update, offload, attempts=1)
+                    if error is not None:
+                        settled = True
+                        self._spill(outlet, queue, records, update, f"behind {len(queue)} spilled record(s)", error)
+                        return
+                    queue.remove(batch_id)
+                    _LOGGER.info("%s redelivered %d spilled record(s) to %r", update, len(queued), outlet)
+                attempts = self._delivery.retries + 1
+                error = await self._push(outlet, records, update, offload, attempts)
+                settled = True
+                if error is not None:
+                    self._spill(outlet, queue, records, update, f"after {attempts} attempt(s)", error)
+        except asyncio.CancelledError:
+            if not settled:
+                self._spill(outlet, queue, records, update, "before a shutdown cancelled the push", None)
+            raise
+
+    def _turn(self, outlet: Outlet) -> asyncio.Lock:
+        """The outlet's delivery lock on the running loop (a blocking transfer runs on a fresh loop)."""
+        loop = asyncio.get_running_loop()
+        held = self._turns.get(outlet)
+        if held is None or held[0] is not loop:
+            held = self._turns[outlet] = (loop, asyncio.Lock())
+        return held[1]
 
     async def _push(
         self, outlet: Outlet, records: list[Record], update: Update, offload: bool, attempts: int
@@ -152,13 +178,22 @@ class Deliverer:
             return error
         return None
 
-    @staticmethod
     def _spill(
-        outlet: Outlet, queue: SpillQueue, records: list[Record], update: Update, reason: str, error: Exception
+        self, outlet: Outlet, queue: SpillQueue, records: list[Record], update: Update, reason: str,
+        error: Exception | None,
     ) -> None:
+        """Queue a batch an outlet did not take; if even that fails, count and report it as lost."""
         if not records:
             return
-        queue.append(records)
+        try:
+            queue.append(records)
+        except Exception as spill_error:  # unpicklable payload, disk full: say so, never drop quietly
+            self._link.undelivered += len(records)
+            log_failure(
+                _LOGGER, spill_error, "%s %r did not take %d record(s) %s (%s), and spilling them failed (%s): lost",
+                update, outlet, len(records), reason, _describe(error), _describe(spill_error),
+            )
+            return
         _LOGGER.error(
             "%s %r did not take %d record(s) %s (%s); spilled %s, %d waiting",
             update, outlet, len(records), reason, _describe(error),
@@ -180,12 +215,12 @@ class Deliverer:
                 update, outlet, len(rejected.rejected), _describe(first_error),
             )
             return
-        letters = []
-        for record, error in rejected.rejected:
-            record.metadata.update(
-                {"__link__": repr(self._link), "__outlet__": repr(outlet), "__error__": _describe(error)}
-            )
-            letters.append(record)
+        letters = [  # new records: the originals may be shared with other outlets (copy_records=False)
+            Record(record.payload, {
+                **record.metadata, "__link__": repr(self._link), "__outlet__": repr(outlet), "__error__": _describe(error),
+            })
+            for record, error in rejected.rejected
+        ]
         try:
             await push_to(dead_letter, letters, update, offload)
         except Exception as error:
@@ -203,12 +238,21 @@ class Deliverer:
         """A transfer of the link started (its records are in flight until :meth:`finished`)."""
         self._in_flight += 1
 
-    def finished(self, update: Update, inlets: list[Inlet]) -> None:
-        """The transfer is over: commit the inlets that pulled this update, unless an earlier
-        transfer's records are still in flight (``overlap="concurrent"``) or anything is spilled
-        in memory only (a crash would lose it). A later commit catches up."""
+    def finished(self, update: Update, inlets: list[Inlet], failed: bool) -> None:
+        """The transfer is over: commit the inlets that pulled this update, unless
+
+        - an earlier transfer's records are still in flight (``overlap="concurrent"``),
+        - anything is spilled in memory only, or held by a Buffer (a crash would lose it),
+        - any transfer of this link failed since it was built: its records were dropped, and a
+          cursor moved past them would skip them for good; the next run pulls them again.
+
+        A later commit catches up with the ones held back.
+        """
         self._in_flight -= 1
-        if self._in_flight or (self._path is None and self.spilled):
+        if failed and not self._failed_transfer:
+            self._failed_transfer = True
+            _LOGGER.warning("%s failed: %r commits no checkpoint until it is built again", update, self._link)
+        if self._in_flight or self._failed_transfer or self._link._buffered() or (self._path is None and self.spilled):
             return
         for inlet in inlets:
             inlet.commit(update)
@@ -241,7 +285,8 @@ def _key(outlet: Outlet, outlets: list[Outlet]) -> str:
 
 
 def _describe(error: BaseException | None) -> str:
-    return "unknown error" if error is None else f"{type(error).__name__}: {error}"
+    """An error for a log line: type and message, with secrets in URLs masked."""
+    return "no error" if error is None else redact_text(f"{type(error).__name__}: {error}")
 
 
 def _log_retry(update: Update, outlet: Outlet, attempt: int, attempts: int, error: Exception | None, wait: float) -> None:

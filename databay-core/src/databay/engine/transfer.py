@@ -76,12 +76,12 @@ async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) 
             pull = False
         pulled: list[Inlet] = []
         deliverer.began()
-        delivered = False
+        failed = True
         try:
             await _transfer(link, update, pull, offload, pulled)
-            delivered = True
+            failed = False
         finally:
-            deliverer.finished(update, pulled if delivered else [])
+            deliverer.finished(update, [] if failed else pulled, failed)
     _LOGGER.debug("%s done", update)
 
 
@@ -171,13 +171,13 @@ def _batches(link: Link, records: list[Record], update: Update) -> list[list[Rec
         try:
             records = apply_processor(processor, records, link)
         except Exception as error:
-            link._failed(error, "processor", describe(processor), update)
+            link._failed(error, "processor", describe(processor), update, dropped_if_raised=len(records))
     batches = [records]
     for grouper in link.groupers:
         try:
             batches = apply_grouper(grouper, batches, link)
         except Exception as error:
-            link._failed(error, "grouper", describe(grouper), update)
+            link._failed(error, "grouper", describe(grouper), update, dropped_if_raised=sum(map(len, batches)))
     return batches
 
 
@@ -216,6 +216,9 @@ async def push_to(outlet: Outlet, records: list[Record], update: Update, offload
 async def _push(link: Link, outlet: Outlet, records: list[Record], update: Update, offload: bool) -> None:
     try:
         await push_to(outlet, records, update, offload)
+    except asyncio.CancelledError:  # a shutdown past its timeout: these records did not arrive
+        link.undelivered += len(records)
+        raise
     except Exception as error:
         link._failed(error, "outlet", outlet, update, undelivered=len(records))
 
