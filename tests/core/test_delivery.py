@@ -319,3 +319,33 @@ def test_after_a_failed_transfer_the_link_commits_no_more(caplog):
     assert inlet.commits == []  # committing now would skip the dropped record for good
     assert link.undelivered == 1
     assert "commits no checkpoint until it is built again" in caplog.text
+
+
+def test_a_slow_sync_outlet_under_delivery_does_not_hold_up_other_links():
+    import threading
+    import time
+
+    from databay_testing import ThreadPlanner
+
+    pushing, release = threading.Event(), threading.Event()
+
+    class Slow(Outlet):
+        def push(self, records, update):
+            pushing.set()
+            release.wait(10)  # the slow server
+
+    other = CollectOutlet()
+    planner = ThreadPlanner([
+        Link(ListInlet([1]), Slow(), 0.02, tags="slow", immediate_transfer=False, delivery=Delivery(backoff=NO_WAIT)),
+        Link(ListInlet([2]), other, 0.02, immediate_transfer=False),
+    ])
+    thread = threading.Thread(target=planner.start, daemon=True)
+    thread.start()
+    assert pushing.wait(10)
+    deadline = time.monotonic() + 10
+    while len(other.batches) < 3:  # the other link keeps transferring while the push hangs
+        assert time.monotonic() < deadline, "the other link was held up"
+        time.sleep(0.01)
+    release.set()
+    planner.shutdown()
+    thread.join(10)

@@ -165,7 +165,7 @@ class Link:
         """Whether a transfer needs an event loop (async nodes, or a Delivery's backoff sleeps),
         and whether its pulls can all run inline: asked once per change, not per transfer."""
         self._async_inlets = any(inlet.is_async for inlet in self._inlets)
-        self._blocking_inlets = any(inlet.blocking for inlet in self._inlets)
+        self._blocking_inlets = self.delivery is not None or any(inlet.blocking for inlet in self._inlets)
         self._async_nodes = (
             self.delivery is not None or self._async_inlets or any(outlet.is_async for outlet in self._outlets)
         )

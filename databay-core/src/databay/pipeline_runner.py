@@ -60,7 +60,16 @@ def run_until_signalled(pipeline: Pipeline, shutdown_timeout: float | None = 10.
     planner = pipeline.planner
     stop = threading.Event()
     previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
-    worker = threading.Thread(target=planner.start, name="databay-planner")
+    crashed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            planner.start()
+        except BaseException as error:  # a planner that cannot even start: a failure, not a success
+            log_failure(_LOGGER, error, "%r failed to run: %s", planner, error)
+            crashed.append(error)
+
+    worker = threading.Thread(target=start, name="databay-planner")
     try:
         worker.start()
         while worker.is_alive() and not stop.wait(0.1):
@@ -72,7 +81,7 @@ def run_until_signalled(pipeline: Pipeline, shutdown_timeout: float | None = 10.
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-    return _report(planner.lost_records, planner.exception is not None)
+    return _report(planner.lost_records, planner.exception is not None or bool(crashed))
 
 
 def _report(lost: int, failed: bool) -> Outcome:

@@ -171,7 +171,7 @@ class Deliverer:
         from databay.engine.transfer import push_to  # transfer imports this module
 
         try:
-            await push_to(outlet, records, update, offload)
+            await push_to(self._link, outlet, records, update, offload)
         except RejectedRecords as rejected:
             await self._dead_letter(outlet, rejected, update, offload)
         except Exception as error:
@@ -222,7 +222,7 @@ class Deliverer:
             for record, error in rejected.rejected
         ]
         try:
-            await push_to(dead_letter, letters, update, offload)
+            await push_to(self._link, dead_letter, letters, update, offload)
         except Exception as error:
             self._link.undelivered += len(letters)
             _LOGGER.error(

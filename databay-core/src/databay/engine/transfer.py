@@ -118,7 +118,7 @@ async def _pull_all(link: Link, update: Update, offload: bool, pulled_from: list
     limit = asyncio.Semaphore(link.inlet_concurrency) if len(inlets) > link.inlet_concurrency else None
     try:
         for index, inlet in enumerate(inlets):
-            if inlet.is_async or (offload and inlet.blocking):
+            if inlet.is_async or _threaded(link, inlet, offload):
                 concurrent.append(_pull_concurrently(link, inlet, update, pulled, index, limit))
             else:
                 pulled[index] = _pull(link, inlet, update)
@@ -193,7 +193,7 @@ async def _push_all(link: Link, batch: list[Record], update: Update, offload: bo
                 continue
             if deliverer is not None:
                 concurrent.append(deliverer.deliver(outlet, records, update, offload))
-            elif outlet.is_async or (offload and outlet.blocking):
+            elif outlet.is_async or _threaded(link, outlet, offload):
                 concurrent.append(_push(link, outlet, records, update, offload))
             else:
                 _push_inline(link, outlet, records, update)
@@ -203,11 +203,17 @@ async def _push_all(link: Link, batch: list[Record], update: Update, offload: bo
     await _all(concurrent)
 
 
-async def push_to(outlet: Outlet, records: list[Record], update: Update, offload: bool) -> None:
+def _threaded(link: Link, node: Inlet | Outlet, offload: bool) -> bool:
+    """Whether a sync node's call goes to a worker thread: on a shared loop, when it declares
+    that it blocks; under a Delivery (whose links run on the planner's loop) every sync call does."""
+    return offload and (node.blocking or link.delivery is not None)
+
+
+async def push_to(link: Link, outlet: Outlet, records: list[Record], update: Update, offload: bool) -> None:
     """Push, the way the outlet needs: awaited, in a worker thread, or inline (no suspension)."""
     if outlet.is_async:
         await outlet.push(records, update)
-    elif offload and outlet.blocking:
+    elif _threaded(link, outlet, offload):
         await asyncio.to_thread(outlet.push, records, update)
     else:
         outlet.push(records, update)
@@ -215,7 +221,7 @@ async def push_to(outlet: Outlet, records: list[Record], update: Update, offload
 
 async def _push(link: Link, outlet: Outlet, records: list[Record], update: Update, offload: bool) -> None:
     try:
-        await push_to(outlet, records, update, offload)
+        await push_to(link, outlet, records, update, offload)
     except asyncio.CancelledError:  # a shutdown past its timeout: these records did not arrive
         link.undelivered += len(records)
         raise
