@@ -129,6 +129,9 @@ def test_checkpoints_commit_only_after_delivery_and_survive_in_state_dir(tmp_pat
     link.transfer()
     assert flaky.payloads == [0, 1] and inlet.checkpoint == {"next": 2}
 
+    with pytest.raises(RuntimeError, match="in use by another process or link"):
+        Link(Counter(), CollectOutlet(), 1, tags="files", delivery=delivery)  # while this run lives
+    del link  # this run is over
     again = Counter()
     Link(again, CollectOutlet(), 1, tags="files", delivery=delivery)
     assert again.checkpoint == {"next": 2}  # restored before on_start

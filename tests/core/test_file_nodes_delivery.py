@@ -95,7 +95,9 @@ def test_file_inlet_commits_after_delivery_or_durable_spill_and_the_next_run_rea
     checkpoint = {"path": str(source), "encoding": "utf-8", "position": len("a\nbé\nc\nd\n".encode())}
     assert inlet.checkpoint == checkpoint
 
-    # The next run, as a new process builds it; this one never shut down.
+    # The next run, as a new process builds it; this one never shut down (a killed process
+    # releases its hold on the state, as dropping the link does here).
+    del link
     again, recovered = WatchedFileInlet(str(source)), DiskOutlet(str(out))  # state is kept by class name
     link = Link(again, recovered, 1, tags="tail", delivery=delivery)
     assert again.checkpoint == checkpoint  # restored before on_start
@@ -137,6 +139,7 @@ def test_the_next_run_reads_on_after_any_line_with_any_line_end(tmp_path, start,
             start(inlet)
             for _ in range(transfers):
                 link.transfer()
+            del link  # the run is over: its hold on the state goes with it
         assert first.payloads + second.payloads == expected
 
 

@@ -16,6 +16,7 @@ import collections
 import json
 import logging
 import re
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -45,7 +46,7 @@ class Deliverer:
     """One link's delivery state."""
 
     def __init__(self, link: Link, delivery: Delivery) -> None:
-        self._link = link
+        self._link_ref = weakref.ref(link)  # no cycle: a dropped link frees its state file at once
         self._delivery = delivery
         self._queues: dict[Outlet, SpillQueue] = {}
         self._turns: dict[Outlet, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
@@ -57,7 +58,7 @@ class Deliverer:
             if not link.tags:
                 raise ValueError(f"{link!r} needs tags with a Delivery state_dir: they name its state across runs")
             name = re.sub(r"[^A-Za-z0-9_.-]", "_", ".".join(link.tags))
-            self._path = Path(delivery.state_dir) / f"{name}.sqlite"
+            self._path = Path(delivery.state_dir).resolve() / f"{name}.sqlite"
             if self._path.exists():  # a previous run's state; otherwise nothing is created until needed
                 self._restore_checkpoints()
 
@@ -67,6 +68,12 @@ class Deliverer:
         if self._opened is None and self._path is not None:
             self._opened = SqliteSpillStore(self._path)
         return self._opened
+
+    @property
+    def _link(self) -> Link:
+        link = self._link_ref()
+        assert link is not None, "a Deliverer outlived its link"
+        return link
 
     # -- state --------------------------------------------------------------------------------
 

@@ -8,10 +8,13 @@ of the same link. Records are pickled: whatever a payload is, it comes back as i
 from __future__ import annotations
 
 import collections
+import fcntl
 import itertools
+import os
 import pickle
 import sqlite3
 import threading
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +78,8 @@ class SqliteSpillStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        claim = _claim(path)
+        self._release = weakref.finalize(self, os.close, claim)  # the lock lasts as long as this store
         self._lock = threading.Lock()  # one connection, used from whichever thread runs the link
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -110,6 +115,21 @@ class SqliteSpillStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._release()
+
+
+def _claim(path: Path) -> int:
+    """An exclusive lock on a link's state, held while its store lives: two processes (or two
+    links) running the same link's state would otherwise deliver each other's batches."""
+    claim = os.open(path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(claim)
+        raise RuntimeError(
+            f"{path} is in use by another process or link running the same link (tags and state_dir)"
+        ) from None
+    return claim
 
 
 class SqliteSpill(SpillQueue):
