@@ -352,3 +352,32 @@ def test_a_slow_sync_outlet_under_delivery_does_not_hold_up_other_links():
     release.set()
     planner.shutdown()
     thread.join(10)
+
+
+def test_the_flush_at_stop_is_bounded_by_the_shutdown_timeout(tmp_path):
+    import asyncio
+    import threading
+    import time
+
+    from databay.support.buffers import Buffer
+
+    from databay_testing import ThreadPlanner
+
+    class HangsOnFlush(Outlet):
+        async def push(self, records, update):
+            if records:
+                await asyncio.Event().wait()  # a server that never answers
+
+    link = Link(ListInlet([1]), HangsOnFlush(), 60, tags="f", processors=Buffer(count_threshold=100),
+                delivery=Delivery(state_dir=tmp_path, backoff=NO_WAIT))
+    planner = ThreadPlanner(link)
+    thread = threading.Thread(target=planner.start, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while link.inlets[0].pulls < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    planner.shutdown(timeout=0.2)
+    thread.join(5)
+    assert not thread.is_alive(), "a hung flush held the stop past its timeout"
+    assert link._deliverer.spilled == 1  # the flushed record was spilled, not lost

@@ -236,10 +236,11 @@ class BasePlanner(ABC):
                 raise
             finally:
                 await runtime.drain()
-                if self._flush_buffers:
+                if self._flush_buffers:  # owned tasks, so the shutdown's timeout bounds them too
                     for link in list(self._links):
                         if link._holds_records():
-                            await self._run_link(link, flush=True)
+                            runtime.spawn(self._run_link(link, flush=True))
+                    await runtime.drain(final=True)
                 self._report_leftovers()
         finally:
             runtime.release_all()  # even if cancelled again while draining

@@ -254,15 +254,16 @@ class Runtime:
         """Run a blocking call on this run's worker threads."""
         return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
-    async def drain(self) -> None:
+    async def drain(self, *, final: bool = False) -> None:
         """Wait for every task of this run; past the shutdown's timeout (or at once with
-        ``wait=False``), cancel what is left."""
-        timeout = self._stop_timeout if self._stop_wait else 0
+        ``wait=False``), cancel what is left. ``final``: the last tasks of a stop (flushing what
+        Buffers hold), which get the shutdown's timeout even with ``wait=False``."""
+        timeout = self._stop_timeout if self._stop_wait or final else 0
         while self._tasks:
             tasks = set(self._tasks)
             _done, pending = await asyncio.wait(tasks, timeout=timeout)
             if pending:
-                if self._stop_wait:
+                if timeout:
                     _LOGGER.warning("%s: cancelling %d transfer(s) still running after %ss", self._owner, len(pending), timeout)
                 for task in pending:
                     task.cancel()
