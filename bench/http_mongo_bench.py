@@ -28,8 +28,15 @@ def databay_run(url: str, uri: str, transfers: int, database: str) -> int:
     link = Link(inlet, outlet, 1)
     inlet.try_start()
     outlet.try_start()
-    for _ in range(transfers):
-        link.transfer()
+    if hasattr(link, "transfer_async"):  # 1.0: transfers sharing one loop, as a planner runs them
+        async def all_transfers() -> None:
+            for _ in range(transfers):
+                await link.transfer_async()
+
+        asyncio.run(all_transfers())
+    else:  # databay 0.3.0
+        for _ in range(transfers):
+            link.transfer()
     inlet.try_shutdown()
     outlet.try_shutdown()
     return transfers
