@@ -20,6 +20,7 @@ def test_payload_is_assignable():
 
 def test_repr():
     assert repr(Record(1, {"k": "v"})) == "Record(payload=1, metadata={'k': 'v'})"
+    assert repr(Record("test")) == "Record(payload=test, metadata={})"  # databay 0.3's %s form
 
 
 def test_shared_metadata_is_private_once_read():

@@ -381,7 +381,7 @@ class BasePlanner(ABC):
 
     def _at_exit(self) -> None:
         if self.shutdown_at_exit and self.running:
-            _LOGGER.info("Attempting to shut down %s gracefully at exit.", self)
+            _LOGGER.info('Attempting to shutdown planner "%s" gracefully.', self)  # databay 0.3's words
             self.shutdown(True)
 
     def __repr__(self) -> str:

@@ -36,7 +36,7 @@ class Record:
         return self._metadata.get(key, default)
 
     def __repr__(self) -> str:
-        return f"Record(payload={self.payload!r}, metadata={self._metadata!r})"
+        return f"Record(payload={self.payload}, metadata={self._metadata})"  # databay 0.3's %s form
 
 
 _new = object.__new__
