@@ -5,7 +5,7 @@ import pymongo
 import pytest
 from pymongo import monitoring
 
-from databay import Link, Record
+from databay import Link, Record, RejectedRecords
 from databay.misc import outlet_tester
 from databay_mongo import MongoOutlet, MongoOutletError
 
@@ -82,10 +82,15 @@ def test_push_before_start_connects_instead_of_dropping(mongo_uri, database):
     assert stored(db) == [{"n": 1}]
 
 
-def test_non_document_payload_is_a_clear_error(mongo_uri, database):
-    name, _ = database
-    with pytest.raises(TypeError, match="MongoOutlet.*dict payloads.*int"):
-        write(MongoOutlet(name, uri=mongo_uri), [5])
+def test_non_document_payload_is_a_clear_error_and_rejected_alone(mongo_uri, database):
+    name, db = database
+    with pytest.raises(
+        RejectedRecords, match="MongoOutlet.*wrote 1 record.*dict payloads as documents, got int"
+    ) as info:
+        write(MongoOutlet(name, uri=mongo_uri), [5, {"n": 1}])
+    ((record, error),) = info.value.rejected
+    assert record.payload == 5 and isinstance(error, TypeError)
+    assert stored(db) == [{"n": 1}]
 
 
 def free_port():

@@ -12,7 +12,7 @@ import pymongo
 import pymongo.uri_parser
 import pytest
 
-from databay import Link, Record
+from databay import Link, Record, RejectedRecords
 from databay_mongo import MongoOutlet, MongoOutletError
 
 from databay_testing import ListInlet
@@ -68,9 +68,9 @@ def test_a_whole_run_leaks_no_secret(secret_uri, mongo_uri, database, caplog):
         for _ in range(3):
             link.transfer()
         duplicate = [Record({"_id": 1}), Record({"_id": 2}), Record({"_id": 1}), Record({"_id": 3})]
-        with pytest.raises(MongoOutletError) as info:
-            outlet.push(duplicate, "dup")  # the server refuses the third: a BulkWriteError naming the key
-        errors.append(info.value)
+        with pytest.raises(RejectedRecords) as info:
+            outlet.push(duplicate, "dup")  # the server refuses the third alone: a BulkWriteError naming the key
+        errors += [info.value, *(error for _, error in info.value.rejected)]
         outlet.try_shutdown()
         wrong = MongoOutlet(name, uri=with_credentials(mongo_uri, USER, PASSWORD + "x", name), timeout=2)
         with pytest.raises(MongoOutletError) as info:
@@ -84,10 +84,10 @@ def test_a_whole_run_leaks_no_secret(secret_uri, mongo_uri, database, caplog):
         with pytest.raises(MongoOutletError) as info:
             unreachable.try_start()
         errors.append(info.value)
-    assert db.items.count_documents({}) == 6 + 2  # the run wrote; the refused batch wrote its first two
-    assert "written 2 documents" in caplog.text and "authentication failed" in caplog.text.lower()
-    assert "BulkWriteError: 1 document(s) refused; the first, at index 2: E11000" in str(errors[0])
-    assert "'op'" not in str(errors[0])  # pymongo's text would repeat the refused document
+    assert db.items.count_documents({}) == 6 + 3  # the run wrote; the refused batch wrote all but the duplicate
+    assert "written 3 documents" in caplog.text and "authentication failed" in caplog.text.lower()
+    assert "the server refused the document of record 3 in " in str(errors[0]) and "E11000" in str(errors[1])
+    assert "'op'" not in str(errors[0]) + str(errors[1])  # pymongo's text would repeat the refused document
     assert repr(outlet) == f"MongoOutlet(address:mongodb://***@{host}:{port}/{name}, database:{name}, collection:items)"
     assert_no_secret(caplog.text, repr(outlet), repr(link), repr(wrong), repr(unreachable), outlet.address)
     for error in errors:

@@ -77,16 +77,6 @@ def test_a_push_reports_what_landed_when_the_server_answers_again(stalling_proxy
     assert "100 of them were written" in str(info.value)
 
 
-def test_a_refused_batch_reports_the_exact_count(mongo_uri, database):
-    name, db = database
-    outlet = MongoOutlet(name, uri=mongo_uri)
-    records = [Record({"_id": n}) for n in (1, 2, 1, 3)]
-    with pytest.raises(MongoOutletError, match=r"failed; 2 of them were written: BulkWriteError: 1 document") as info:
-        outlet.push(records, "dup")
-    outlet.disconnect()
-    assert info.value.written == 2 == db.default_collection.count_documents({})
-
-
 def test_connect_to_a_hung_server_fails_within_its_timeout(stalling_proxy):
     stalling_proxy.stalled.set()
     outlet = MongoOutlet(uri=stalling_proxy.uri, timeout=0.5)

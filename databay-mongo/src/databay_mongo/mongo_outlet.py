@@ -1,4 +1,5 @@
-"""MongoOutlet: writes records into MongoDB, grouped per collection, in bulk."""
+"""MongoOutlet: writes records into MongoDB, grouped per collection, in bulk; a record MongoDB
+cannot take is rejected on its own (:class:`databay.RejectedRecords`) after the others are written."""
 
 from __future__ import annotations
 
@@ -6,15 +7,21 @@ import functools
 import logging
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, Union
 
+import bson
 import pymongo
 import pymongo.uri_parser
+from bson.codec_options import CodecOptions
+from bson.errors import InvalidDocument
+from bson.objectid import ObjectId
+from bson.raw_bson import RawBSONDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from databay.delivery import RejectedRecords
 from databay.outlet import MetadataKey, Outlet, Processor
 from databay.record import Record
 from databay.redaction import MASK, redact_text
@@ -24,7 +31,7 @@ try:  # pymongo's URI parser without the DNS lookups of mongodb+srv:// (pymongo 
 except ImportError:  # older pymongo: parse_uri, which resolves mongodb+srv:// names
     _parse_uri = pymongo.uri_parser.parse_uri  # type: ignore[assignment]
 
-__all__ = ["MongoOutlet", "MongoOutletError", "MongoCollectionNotFound", "ensure_connection"]
+__all__ = ["MongoOutlet", "MongoOutletError", "MongoDocumentError", "MongoCollectionNotFound", "ensure_connection"]
 
 _LOGGER = logging.getLogger("databay.MongoOutlet")
 
@@ -48,6 +55,36 @@ class MongoOutletError(RuntimeError):
     def __init__(self, message: str, written: int | None = None):
         super().__init__(message)
         self.written = written
+
+
+class MongoDocumentError(MongoOutletError):
+    """One record MongoDB would not take: a document BSON cannot encode, or one the server
+    refused (a duplicate key, a failed validation, too large). The rest of its batch was written;
+    the outlet raises these inside :class:`databay.RejectedRecords`.
+
+    :ivar written: how many of the record's documents the server holds (a list payload's other
+        documents may have been written).
+    """
+
+
+# Write errors that say nothing about the document: the same write may succeed later. A batch
+# with one of these fails as a whole (it is retried or spilled) instead of rejecting records.
+# pymongo's own retryable codes (helpers_shared._RETRYABLE_ERROR_CODES), and time limits and
+# write conflicts.
+_TRANSIENT_WRITE_ERRORS = frozenset(
+    {6, 7, 24, 50, 89, 91, 112, 134, 189, 262, 9001, 10058, 10107, 11600, 11601, 11602, 13435, 13436}
+)
+
+# What to write instead of a value BSON cannot encode, by type name.
+_INSTEAD = {
+    "set": "a list",
+    "frozenset": "a list",
+    "Decimal": "bson.Decimal128 or a float",
+    "date": "a datetime.datetime",
+    "time": "a string or a datetime.datetime",
+    "timedelta": "a number of seconds",
+    "UUID": "a string, or a uuidRepresentation in the uri",
+}
 
 
 def ensure_connection(fn: F) -> F:
@@ -203,77 +240,179 @@ class MongoOutlet(Outlet):
         """Disconnect from the MongoDB host on shutdown."""
         self.disconnect()
 
-    def _documents_by_collection(self, records: list[Record]) -> dict[str, list[dict]]:
-        """Copies of the documents, grouped per collection; list payloads give several documents."""
-        grouped: dict[str, list[dict]] = {}
-        for record in records:
+    def _documents_by_collection(
+        self, records: list[Record]
+    ) -> tuple[dict[str, list[tuple[int, dict]]], list[tuple[int, Exception]]]:
+        """Copies of the documents, grouped per collection, each with the index of its record in
+        ``records``; list payloads give several documents. And the records that hold something
+        other than dicts, with their error."""
+        grouped: dict[str, list[tuple[int, dict]]] = {}
+        refused: list[tuple[int, Exception]] = []
+        for index, record in enumerate(records):
             target = grouped.setdefault(record.metadata_get(self.MONGODB_COLLECTION, self.collection), [])
             payload = record.payload
             if type(payload) is dict:  # the common case, kept cheap
-                target.append(payload.copy())  # insert_many adds _id: never to the caller's dicts
+                target.append((index, payload.copy()))  # _id goes on copies: never on the caller's dicts
                 continue
-            for document in payload if isinstance(payload, list) else [payload]:
-                if not isinstance(document, dict):
-                    raise TypeError(
-                        f"{self!r} writes dict payloads as documents, got {type(document).__name__}: {record!r}"
-                    )
-                target.append(dict(document))
-        return grouped
+            documents = payload if isinstance(payload, list) else [payload]
+            wrong = next((document for document in documents if not isinstance(document, dict)), None)
+            if wrong is not None:
+                refused.append(
+                    (index, TypeError(f"{self!r} writes dict payloads as documents, got {type(wrong).__name__}"))
+                )
+                continue
+            target.extend((index, dict(document)) for document in documents)
+        return grouped, refused
 
     @ensure_connection
     def push(self, records: list[Record], update: Any) -> None:
-        """Write the records, one bulk insert per collection.
+        """Write the records, one unordered bulk insert per collection.
 
-        :raises MongoOutletError: a write failed; how many of its documents the server holds is
-            in the message and in ``written`` (asked of the server when pymongo cannot tell).
+        Each document is encoded here, once: a record with a document BSON cannot encode is not
+        sent, and one the server refuses (a duplicate key, say) does not stop the others.
+
+        :raises RejectedRecords: after writing everything else, for the records MongoDB would not
+            take, each with a :class:`MongoDocumentError` naming the outlet and the problem (a
+            payload that is not a dict, or a list of dicts, is a ``TypeError``).
+        :raises MongoOutletError: a write failed as a whole (the server is down, a timeout, a
+            write concern error); how many of its documents the server holds is in the message
+            and in ``written`` (asked of the server when pymongo cannot tell).
         """
-        for collection, documents in self._documents_by_collection(records).items():
+        grouped, refused = self._documents_by_collection(records)
+        rejected: dict[int, Exception] = dict(refused)
+        for collection_name, documents in grouped.items():
             if not documents:
                 continue
-            _LOGGER.info("%s insert %d documents into %s.%s", update, len(documents), self.database_name, collection)
-            _LOGGER.debug("%s documents: %s", update, documents)
             database = self._db
             assert database is not None  # ensure_connection connected it
-            try:
-                result = database[collection].insert_many(documents)
-            except PyMongoError as error:
-                failure = self._write_failed(error, database[collection], documents, update)
-            else:
-                _LOGGER.info(
-                    "%s written %d documents into %s.%s",
-                    update,
-                    len(result.inserted_ids),
-                    self.database_name,
-                    collection,
-                )
+            collection = database[collection_name]
+            rejected.update(self._insert(collection, documents, update))
+        if rejected:
+            first = str(rejected[min(rejected)]).removeprefix(f"{self!r}: ").removeprefix(f"{self!r} ")
+            raise RejectedRecords(
+                [(records[index], rejected[index]) for index in sorted(rejected)],
+                f"{self!r} wrote {len(records) - len(rejected)} record(s) and rejected {len(rejected)}; the first: {first}",
+            )
+
+    def _insert(self, collection: Collection, documents: list[tuple[int, dict]], update: Any) -> dict[int, Exception]:
+        """Insert the documents that encode; the records MongoDB would not take, with their errors.
+
+        :raises MongoOutletError: the insert failed as a whole.
+        """
+        _LOGGER.info("%s insert %d documents into %s.%s", update, len(documents), self.database_name, collection.name)
+        _LOGGER.debug("%s documents: %s", update, [document for _, document in documents])
+        options = collection.codec_options
+        rejected: dict[int, Exception] = {}
+        owners: list[int] = []  # the record of each document sent
+        ids: list[Any] = []
+        encoded: list[RawBSONDocument] = []
+        every: list[int] = []  # the record of each document
+        for position, (index, document) in enumerate(documents):
+            if index in rejected:
                 continue
+            if "_id" not in document:
+                document["_id"] = ObjectId()  # as insert_many would: how to find them after a timeout
+            try:
+                raw = bson.encode(document, codec_options=options)
+            except Exception as error:  # bson raises InvalidDocument, OverflowError, ValueError, TypeError…
+                every = every or [owner for owner, _ in documents]  # made once, on the first failure
+                which = _which(every, position)
+                rejected[index] = self._unencodable(collection, which, document, error)
+                continue
+            owners.append(index)
+            ids.append(document["_id"])
+            encoded.append(RawBSONDocument(raw))
+        if rejected:  # a record's documents are written all together or, when one cannot be encoded, not at all
+            keep = [position for position, owner in enumerate(owners) if owner not in rejected]
+            owners, ids, encoded = [owners[p] for p in keep], [ids[p] for p in keep], [encoded[p] for p in keep]
+        if not encoded:
+            return rejected
+        try:
+            collection.insert_many(encoded, ordered=False)  # sent as encoded: no second encoding
+        except BulkWriteError as error:
+            refused = error.details.get("writeErrors") or []
+            if error.details.get("writeConcernErrors") or not refused or any(_transient(e) for e in refused):
+                failure = self._write_failed(error, collection, ids, update)
+            else:
+                rejected.update(self._refused(collection, owners, refused))
+                failure = None
+        except PyMongoError as error:
+            failure = self._write_failed(error, collection, ids, update)
+        else:
+            failure = None
+        if failure is not None:
             raise failure  # outside the except block: pymongo's exception stays out of the chain
+        _LOGGER.info(
+            "%s written %d documents into %s.%s%s",
+            update,
+            len(encoded) - sum(1 for owner in owners if owner in rejected),
+            self.database_name,
+            collection.name,
+            f"; {len(rejected)} record(s) rejected" if rejected else "",
+        )
+        return rejected
+
+    def _unencodable(self, collection: Collection, which: str, document: dict, error: Exception) -> MongoDocumentError:
+        """The error for ``which`` document of a record, one BSON cannot encode: the field, and
+        what to store instead."""
+        path, culprit, cause = _culprit(document, "", collection.codec_options, error)
+        kind = type(culprit).__name__
+        if isinstance(culprit, int) and isinstance(cause, OverflowError):
+            problem = "holds an int out of BSON's 64-bit range (store it as a string or a bson.Decimal128)"
+        elif isinstance(cause, InvalidDocument) and str(cause).startswith("Invalid document: cannot encode object"):
+            problem = f"holds a {kind}, which BSON cannot encode"  # bson's text would repeat the value
+        else:  # a key, a size, a codec's own words (they do not repeat values)
+            problem = f"cannot be encoded: {type(cause).__name__}: {redact_text(str(cause), self._secrets)[:300]}"
+        instead = _INSTEAD.get(kind) if not isinstance(culprit, (dict, list, int)) else None
+        return MongoDocumentError(
+            f"{self!r}: {which} for {self.database_name}.{collection.name}: "
+            f"{f'field {path!r}' if path else 'the document'} {problem}{f' (store {instead})' if instead else ''}; "
+            "not written",
+            0,
+        )
+
+    def _refused(self, collection: Collection, owners: list[int], refused: list[dict]) -> dict[int, Exception]:
+        """The records of the documents the server refused one by one (``owners``: the record
+        of each document sent), each with the error for its first refused document."""
+        errors: dict[int, list[dict]] = {}
+        for write_error in refused:
+            errors.setdefault(owners[int(write_error["index"])], []).append(write_error)
+        rejected: dict[int, Exception] = {}
+        for index, own in errors.items():
+            first = own[0]
+            position = int(first["index"])
+            sent = len(_run(owners, position))
+            others = f"; {sent - len(own)} of its {sent} documents were written" if sent > 1 else ""
+            rejected[index] = MongoDocumentError(
+                f"{self!r}: the server refused {_which(owners, position)} in {self.database_name}.{collection.name}: "
+                f"{redact_text(str(first.get('errmsg', '')), self._secrets)} (code {first.get('code')}){others}",
+                sent - len(own),
+            )
+        return rejected
 
     def _write_failed(
-        self, error: PyMongoError, collection: Collection, documents: list[dict], update: Any
+        self, error: PyMongoError, collection: Collection, ids: list[Any], update: Any
     ) -> MongoOutletError:
-        """The outlet's error for a failed insert_many, with the count the server really holds."""
+        """The outlet's error for a failed insert_many of the documents with ``ids``, with the
+        count the server really holds."""
         cause = self._describe(error, update)
         written: int | None
         if isinstance(error, BulkWriteError):  # the server answered: its count is exact
             written = int(error.details.get("nInserted", 0))
         else:  # e.g. a timeout after the insert was sent: ask the server which documents landed
-            written = self._count_landed(collection, documents)
+            written = self._count_landed(collection, ids)
         if written is None:
             outcome = f"how many of them were written is unknown (the server did not answer within {self.timeout}s)"
         else:
             outcome = f"{written} of them were written"
         return MongoOutletError(
-            f"{self!r}: writing {len(documents)} documents into {self.database_name}.{collection.name} failed; "
+            f"{self!r}: writing {len(ids)} documents into {self.database_name}.{collection.name} failed; "
             f"{outcome}: {cause}",
             written,
         )
 
-    def _count_landed(self, collection: Collection, documents: list[dict]) -> int | None:
-        """How many of ``documents`` (by the ``_id`` insert_many gave them) the server holds; None if it cannot say."""
-        ids = [document["_id"] for document in documents if "_id" in document]
-        if len(ids) < len(documents):  # never sent: pymongo assigns every _id before sending
-            return 0 if not ids else None
+    def _count_landed(self, collection: Collection, ids: list[Any]) -> int | None:
+        """How many of the documents with ``ids`` the server holds; None if it cannot say."""
         try:
             return collection.count_documents({"_id": {"$in": ids}})
         except PyMongoError as error:
@@ -297,3 +436,54 @@ class MongoOutlet(Outlet):
 
     def __repr__(self) -> str:
         return f"MongoOutlet(address:{self.address}, database:{self.database_name}, collection:{self.collection})"
+
+
+def _transient(write_error: Mapping[str, Any]) -> bool:
+    """Whether a write error may go away on its own (then the batch is retried, not the record rejected)."""
+    labels = write_error.get("errorLabels") or ()
+    return write_error.get("code") in _TRANSIENT_WRITE_ERRORS or "RetryableWriteError" in labels
+
+
+def _culprit(value: Any, path: str, options: CodecOptions, error: Exception) -> tuple[str, Any, Exception]:
+    """The innermost part of ``value`` (which failed to encode with ``error``) that BSON cannot
+    encode: its dotted path (``items.2.price``), the part itself and bson's error for it.
+
+    Only ever run on a document that failed to encode, so its cost is no concern.
+    """
+    if isinstance(value, Mapping):
+        children: list[tuple[Any, Any]] = list(value.items())
+    elif isinstance(value, (list, tuple)):
+        children = list(enumerate(value))
+    else:
+        return path, value, error
+    for key, item in children:
+        if isinstance(value, Mapping) and not isinstance(key, str):
+            return path, value, error  # a key BSON refuses: the mapping is the culprit
+        try:
+            bson.encode({"_": item}, codec_options=options)
+        except Exception as inner:
+            return _culprit(item, f"{path}.{key}" if path else str(key), options, inner)
+    return path, value, error  # every part encodes alone: a key, or the size
+
+
+def _run(owners: list[int], position: int) -> range:
+    """The positions of the documents of the record at ``position`` (a record's documents are
+    next to each other)."""
+    first = last = position
+    while first > 0 and owners[first - 1] == owners[position]:
+        first -= 1
+    while last + 1 < len(owners) and owners[last + 1] == owners[position]:
+        last += 1
+    return range(first, last + 1)
+
+
+def _which(owners: list[int], position: int) -> str:
+    """``the document of record 3`` or ``document 2 of 4 of record 3``: the document at
+    ``position``, its record counted from 1 in the batch."""
+    run = _run(owners, position)
+    record = f"record {owners[position] + 1}"
+    return (
+        f"the document of {record}"
+        if len(run) == 1
+        else f"document {run.index(position) + 1} of {len(run)} of {record}"
+    )
