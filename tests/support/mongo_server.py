@@ -26,3 +26,51 @@ def mongodb_uri() -> Iterator[str]:
             yield server.uri
         finally:
             server.stop()
+
+
+class RestartableSecantusDB:
+    """SecantusDB in-process on one storage path and one port, that can be stopped and started
+    again: what it held before a stop it holds after (SecantusDB keeps its data in storage_path).
+
+    The first start takes a free port; later starts bind the same one, so clients that knew the
+    server (pymongo reconnects on its own) find it again.
+    """
+
+    def __init__(self, storage_path: str, host: str = "127.0.0.1"):
+        self.storage_path = storage_path
+        self.host = host
+        self.port = 0
+        self._server = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def uri(self) -> str:
+        if not self.port:
+            raise RuntimeError("the server was never started")
+        return f"mongodb://{self.host}:{self.port}/"
+
+    def start(self) -> None:
+        from secantus import SecantusDBServer
+
+        if self._server is not None:
+            raise RuntimeError("the server is running")
+        server = SecantusDBServer(host=self.host, port=self.port, storage_path=self.storage_path)
+        server.start()
+        self.port = server.address[1]
+        self._server = server
+
+    def stop(self) -> None:
+        """Stop listening, close every connection and the storage (a clean stop: what it acknowledged is kept)."""
+        if self._server is not None:
+            server, self._server = self._server, None
+            server.stop()
+
+    def __enter__(self) -> RestartableSecantusDB:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
