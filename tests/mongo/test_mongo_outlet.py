@@ -102,8 +102,10 @@ def free_port():
 def test_unreachable_server_fails_fast_naming_host_and_database():
     port = free_port()
     outlet = MongoOutlet("inventory", host="127.0.0.1", port=port, timeout=0.5)
-    with pytest.raises(MongoOutletError, match=rf"127\.0\.0\.1:{port} \(database 'inventory'\) within 0.5s"):
+    with pytest.raises(MongoOutletError, match=rf"127\.0\.0\.1:{port} \(database 'inventory'\) within 0.5s") as info:
         outlet.try_start()
+    assert "ServerSelectionTimeoutError: 127.0.0.1:" in str(info.value) and "Connection refused" in str(info.value)
+    assert "Topology Description" not in str(info.value) and len(str(info.value)) < 400, str(info.value)
 
 
 def test_positional_arguments_as_in_databay_03():

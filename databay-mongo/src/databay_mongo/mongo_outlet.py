@@ -430,8 +430,8 @@ class MongoOutlet(Outlet):
             text = (
                 f"{len(refused)} document(s) refused; the first, at index {first.get('index')}: {first.get('errmsg')}"
             )
-        else:
-            text = str(error)
+        else:  # a server selection timeout ends with pymongo's whole topology: the DEBUG traceback has it
+            text = str(error).partition(", Topology Description: ")[0]
         return f"{type(error).__name__}: {redact_text(text, self._secrets)}"
 
     def __repr__(self) -> str:
