@@ -18,6 +18,7 @@ from bson.errors import InvalidDocument
 from bson.objectid import ObjectId
 from bson.raw_bson import RawBSONDocument
 from pymongo.collection import Collection
+from pymongo.common import MAX_BSON_SIZE
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, PyMongoError
 
@@ -307,6 +308,13 @@ class MongoOutlet(Outlet):
         ids: list[Any] = []
         encoded: list[RawBSONDocument] = []
         every: list[int] = []  # the record of each document
+        limit = self._max_document_size()
+
+        def which(position: int) -> str:
+            if not every:  # made once, on the first failure
+                every.extend(owner for owner, _ in documents)
+            return _which(every, position)
+
         for position, (index, document) in enumerate(documents):
             if index in rejected:
                 continue
@@ -315,9 +323,14 @@ class MongoOutlet(Outlet):
             try:
                 raw = bson.encode(document, codec_options=options)
             except Exception as error:  # bson raises InvalidDocument, OverflowError, ValueError, TypeError…
-                every = every or [owner for owner, _ in documents]  # made once, on the first failure
-                which = _which(every, position)
-                rejected[index] = self._unencodable(collection, which, document, error)
+                rejected[index] = self._unencodable(collection, which(position), document, error)
+                continue
+            if len(raw) > limit:  # the server refuses it; past its message size pymongo fails the whole insert
+                rejected[index] = MongoDocumentError(
+                    f"{self!r}: {which(position)} for {self.database_name}.{collection.name}: the document is "
+                    f"{len(raw)} bytes as BSON, over the server's limit of {limit}; not written",
+                    0,
+                )
                 continue
             owners.append(index)
             ids.append(document["_id"])
@@ -351,6 +364,12 @@ class MongoOutlet(Outlet):
             f"; {len(rejected)} record(s) rejected" if rejected else "",
         )
         return rejected
+
+    def _max_document_size(self) -> int:
+        """The largest document the server takes: its maxBsonObjectSize (MongoDB's 16 MiB until it said)."""
+        client = self._client
+        servers = client.topology_description.server_descriptions().values() if client is not None else []
+        return max((server.max_bson_size for server in servers if server.is_writable), default=MAX_BSON_SIZE)
 
     def _unencodable(self, collection: Collection, which: str, document: dict, error: Exception) -> MongoDocumentError:
         """The error for ``which`` document of a record, one BSON cannot encode: the field, and
