@@ -171,7 +171,7 @@ class BasePlanner(ABC):
             called from one of the planner's own transfers).
         :param timeout: with ``wait``, cancel transfers still running after this many seconds.
         :param flush_buffers: after the last transfer, release what the links' Buffers hold
-            (:meth:`Link.flush`) and try spilled batches once more, before the nodes shut down.
+            (:meth:`Link.flush`) and try batches spilled in memory once more, before the nodes shut down.
         """
         _LOGGER.info("Shutting down %s", self)
         self._flush_buffers = flush_buffers

@@ -59,7 +59,7 @@ def run_command(pipeline: Path, check: bool, once: bool, verbose: int, shutdown_
     """Run the planner and links described in a PIPELINE file (TOML).
 
     SIGINT/SIGTERM shut down gracefully: running transfers finish (or are cancelled after
-    --shutdown-timeout), buffers are released, spilled batches get one more try.
+    --shutdown-timeout), buffers are released, batches spilled in memory get one more try.
 
     Exit status: 0 every record delivered or spilled to disk; 1 the planner stopped on an
     exception; 2 the file has problems (all reported before anything starts); 3 records lost.

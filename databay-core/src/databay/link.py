@@ -263,9 +263,10 @@ class Link:
         run_blocking(run_transfer(self, pull=False), needs_loop=self._async_nodes)
 
     def _holds_records(self) -> bool:
-        """Whether a flush has something to release: Buffers, or batches spilled by its Delivery."""
+        """Whether a flush at stop has something to save: Buffers, or batches spilled in memory
+        only (one more try before they are lost; batches spilled to disk wait for the next run)."""
         deliverer = self._deliverer
-        return bool(self._buffers()) or (deliverer is not None and deliverer.spilled > 0)
+        return bool(self._buffers()) or (deliverer is not None and deliverer.lost_at_exit > 0)
 
     def _lost_at_exit(self) -> int:
         """Records lost if the process ends now: spilled in memory only, or held by a Buffer."""

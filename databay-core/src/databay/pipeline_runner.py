@@ -56,7 +56,7 @@ def run_once(pipeline: Pipeline) -> Outcome:
 def run_until_signalled(pipeline: Pipeline, shutdown_timeout: float | None = 10.0) -> Outcome:
     """Run the planner until SIGINT/SIGTERM (or until it stops on an exception), then shut down
     gracefully: running transfers finish (cancelled after ``shutdown_timeout`` seconds),
-    buffers release what they hold, spilled batches get one more try, nodes shut down."""
+    buffers release what they hold, batches spilled in memory get one more try, nodes shut down."""
     planner = pipeline.planner
     stop = threading.Event()
     previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
