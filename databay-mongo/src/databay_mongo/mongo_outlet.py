@@ -289,11 +289,12 @@ class MongoOutlet(Outlet):
             collection = database[collection_name]
             rejected.update(self._insert(collection, documents, update))
         if rejected:
-            first = str(rejected[min(rejected)]).removeprefix(f"{self!r}: ").removeprefix(f"{self!r} ")
-            raise RejectedRecords(
+            first = rejected[min(rejected)]
+            text = str(first).removeprefix(f"{self!r}: ").removeprefix(f"{self!r} ")
+            raise RejectedRecords(  # chained to the first rejection, as core's outlets do; never to pymongo's errors
                 [(records[index], rejected[index]) for index in sorted(rejected)],
-                f"{self!r} wrote {len(records) - len(rejected)} record(s) and rejected {len(rejected)}; the first: {first}",
-            )
+                f"{self!r} wrote {len(records) - len(rejected)} record(s) and rejected {len(rejected)}; the first: {text}",
+            ) from first
 
     def _insert(self, collection: Collection, documents: list[tuple[int, dict]], update: Any) -> dict[int, Exception]:
         """Insert the documents that encode; the records MongoDB would not take, with their errors.
