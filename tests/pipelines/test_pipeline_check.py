@@ -59,9 +59,9 @@ CATALOGUE = {
         PLANNER + VALID_LINK.replace('type = "PrintOutlet"', 'type = "FileOutlet"\ndefault_filepath = "${DATABAY_UNSET_VARIABLE}"'),
         ["environment variable DATABAY_UNSET_VARIABLE is not set"],
     ),
-    "missing planner and interval": (
-        VALID_LINK.replace('interval = "1s"\n', ""),
-        ["missing [planner] table", "link 't' (links[0]): missing 'interval'"],
+    "missing interval": (
+        PLANNER + VALID_LINK.replace('interval = "1s"\n', ""),
+        ["link 't' (links[0]): missing 'interval'"],
     ),
     "planner interval clash": (
         '[planner]\ntype = "SchedulePlanner"\nrefresh_interval = 5\n' + VALID_LINK,

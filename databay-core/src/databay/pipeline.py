@@ -1,4 +1,5 @@
-"""Declarative pipelines: a TOML file describing one planner and its links, by registered node names.
+"""Declarative pipelines: a TOML file describing links by registered node names, and the planner
+that schedules them (optional: `databay run --once` needs none).
 
 Everything is validated before anything starts, and every problem is reported at once, each
 naming where it is (link, node, key) and what to do about it. See ``databay init`` for a
@@ -30,7 +31,7 @@ from databay.plugins import NodeKind, UnknownNodeError, node_class, suggested_no
 from databay.redaction import MASK, is_secret_name, redact_text
 from databay.support.buffers import Buffer
 
-__all__ = ["Pipeline", "PipelineError", "load_pipeline"]
+__all__ = ["Pipeline", "PipelineError", "load_pipeline", "planner_hint"]
 
 _LINK_OPTIONS = {"copy_records": bool, "ignore_exceptions": bool, "inlet_concurrency": int, "immediate_transfer": bool}
 _LINK_KEYS = {"tags", "interval", "inlets", "outlets", "processors", "groupers", "buffer", "delivery", *_LINK_OPTIONS}
@@ -48,11 +49,19 @@ class PipelineError(Exception):
 
 @dataclass
 class Pipeline:
-    """A validated pipeline, built: the planner governing the links."""
+    """A validated pipeline, built: the planner governing the links (None without a ``[planner]``
+    table: such a pipeline runs with ``databay run --once``, which needs no planner)."""
 
-    planner: BasePlanner
+    planner: BasePlanner | None
     links: list[Link]
     buffers: list[Buffer] = field(default_factory=list)
+
+
+def planner_hint() -> str:
+    """The ``[planner]`` table to add for scheduling, with what to install when no planner is."""
+    name, install = suggested_node("planner")
+    how = f"  # first: {install}" if install else ""
+    return f'[planner] type = "{name}"{how}'
 
 
 class _Builder:
@@ -357,20 +366,14 @@ def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
     links_and_buffers = [builder.link(table, index) for index, table in enumerate(document.get("links", []))]
     if not document.get("links"):
         builder.problem("pipeline", "no links: add at least one [[links]] table")
-    planner = None
-    if "planner" not in document:
-        name, install = suggested_node("planner")
-        how = f" ({install})" if install else ""
-        builder.problem("pipeline", f'missing [planner] table, e.g. [planner] type = "{name}"{how}')
-    else:
-        planner = builder.node("planner", document["planner"], "planner")
+    planner = builder.node("planner", document["planner"], "planner") if "planner" in document else None
     if builder.problems:
         raise PipelineError(path, builder.problems)
-    # Without problems, the planner and every link were built: node() and link() return None only with one.
-    assert planner is not None
+    # Without problems, every link was built: link() returns None only with one.
     links = [link for link, _ in links_and_buffers if link is not None]
-    try:
-        planner.add_links(links)
-    except Exception as error:
-        raise PipelineError(path, [f"planner ({type(planner).__name__}): {type(error).__name__}: {error}"]) from None
+    if planner is not None:
+        try:
+            planner.add_links(links)
+        except Exception as error:
+            raise PipelineError(path, [f"planner ({type(planner).__name__}): {type(error).__name__}: {error}"]) from None
     return Pipeline(planner, links, [buffer for _, buffer in links_and_buffers if buffer is not None])

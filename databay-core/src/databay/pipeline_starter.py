@@ -1,17 +1,16 @@
-"""The pipeline ``databay init`` writes: it runs with whatever planner is installed."""
+"""The pipeline ``databay init`` writes: it runs with whatever is installed, core alone included."""
 
 from __future__ import annotations
 
-from databay.plugins import install_command, suggested_node
+from databay.plugins import install_command, nodes, suggested_node
 
-__all__ = ["starter_pipeline"]
+__all__ = ["starter_pipeline", "starter_next_step"]
 
 _TEMPLATE = """\
 # A databay pipeline: `databay run --check {file}` validates it, `databay run {file}` runs it,
 # `databay run --once {file}` transfers once and exits. `databay plugins --all` lists the nodes.
 
-[planner]
-type = "{planner}"{planner_note}
+{planner}
 
 [[links]]
 tags = ["random_ints"]
@@ -47,12 +46,26 @@ only_payload = true
 """
 
 
+_NO_PLANNER = """\
+# No planner is installed, so this pipeline runs with `databay run --once {file}` (cron-style).
+# To run it on its interval instead: {install}, then uncomment:
+# [planner]
+# type = "{planner}"
+"""
+
+
 def starter_pipeline(file: str = "pipeline.toml") -> str:
-    """The text of a working starter pipeline for this environment."""
+    """A starter pipeline that runs in this environment: scheduled when a planner is installed,
+    otherwise with ``--once``, saying what to install for scheduling."""
     planner, install = suggested_node("planner")
     return _TEMPLATE.format(
         file=file,
-        planner=planner,
-        planner_note=f"          # {install}" if install else "",
+        planner=f'[planner]\ntype = "{planner}"' if install is None else _NO_PLANNER.format(file=file, install=install, planner=planner).rstrip(),
         http_to_mongo=install_command("HttpInlet", "MongoOutlet"),
     )
+
+
+def starter_next_step(file: str = "pipeline.toml") -> str:
+    """The commands that check and run the starter in this environment."""
+    run = "databay run" if nodes("planner") else "databay run --once"
+    return f"databay run --check {file} && {run} {file}"
