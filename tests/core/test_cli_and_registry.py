@@ -3,13 +3,15 @@ import inspect
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import databay
 from databay import plugins
-from databay.errors import NodeNotInstalledError
+from databay.errors import AmbiguousNodeError, NodeDisabledError, NodeNotInstalledError
 from databay.inlets import RandomIntInlet
+from databay.plugins.registry import NodeEntry, PluginInfo, Registry
 
 
 def databay_cli(*args, env=None):
@@ -28,21 +30,52 @@ def test_plugins_all_lists_core_builtins_as_table():
     result = databay_cli("plugins", "--all")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["DISTRIBUTION", "VERSION", "KIND", "NODES"]
-    assert any(line.split()[:3] == ["databay", databay.__version__, "inlet"] and "RandomIntInlet" in line for line in lines)
-    assert any("CsvOutlet" in line for line in lines)
+    assert lines[0].split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "KIND", "NAMES"]
+    assert ["databay", "databay", databay.__version__, "inlet", "NullInlet,", "RandomIntInlet,", "FileInlet"] in [
+        line.split() for line in lines
+    ]
+    assert any(line.split()[3] == "outlet" and "CsvOutlet" in line for line in lines[1:])
+    assert any(line.split()[3:] == ["hooks", "register_inlets,", "register_outlets"] for line in lines[1:])
 
 
 def test_plugins_json():
     listed = json.loads(databay_cli("plugins", "--json", "--all").stdout)
     core = next(plugin for plugin in listed if plugin["name"] == "databay")
     assert core["builtin"] and "NullInlet" in core["inlets"] and "PrintOutlet" in core["outlets"]
+    assert core["disabled_by"] is None and core["error"] is None and core["problems"] == [] and core["commands"] == []
     assert "register_inlets" in core["hooks"]
+
+
+def test_plugins_hooks_documents_every_hookspec():
+    text = databay_cli("plugins", "--hooks").stdout
+    for spec in plugins.hook_specs():
+        assert f"{spec.name}(" in text and spec.doc.splitlines()[0] in text
+    assert "register_inlets(register: Register)\n    Register Inlet subclasses" in text
+    assert "transfer_finished(link: Link, update: Update, result: TransferResult)" in text
+    documented = json.loads(databay_cli("plugins", "--hooks", "--json").stdout)
+    assert [hook["name"] for hook in documented] == [spec.name for spec in plugins.hook_specs()]
+    assert all(hook["doc"] and hook["signature"].startswith(hook["name"] + "(") for hook in documented)
+
+
+def test_readme_hook_table_lists_every_hook():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for spec in plugins.hook_specs():
+        assert f"| `{spec.name}(" in readme, spec.name
 
 
 def test_builtins_resolve_through_the_registry():
     assert plugins.node_class("inlet", "RandomIntInlet") is RandomIntInlet
     assert plugins.nodes("outlet")["FileOutlet"].plugin.distribution == "databay"
+
+
+def test_names_qualified_by_entry_point():
+    assert plugins.node("RandomIntInlet") is RandomIntInlet
+    assert plugins.node("databay:RandomIntInlet") is RandomIntInlet
+    assert plugins.node_class("inlet", "databay:RandomIntInlet") is RandomIntInlet
+    with pytest.raises(plugins.UnknownNodeError, match="'databay' registers no outlet named 'RandomIntInlet'"):
+        plugins.node_class("outlet", "databay:RandomIntInlet")
+    with pytest.raises(plugins.UnknownNodeError, match="No plugin named 'nosuch'"):
+        plugins.node("nosuch:RandomIntInlet")
 
 
 # databay 0.3's module paths of the nodes that moved to plugin distributions.
@@ -56,11 +89,11 @@ LEGACY_MODULES = {
 
 
 @pytest.mark.parametrize("name", sorted(plugins.PROVIDERS))
-def test_missing_first_party_node_names_the_extra(name):
+def test_missing_first_party_node_names_the_distribution(name):
     provider = plugins.PROVIDERS[name]
     if name in plugins.nodes(provider.kind):
         pytest.skip(f"{provider.distribution} is installed here")
-    hint = rf'{provider.distribution}.*pip install "databay\[{provider.extra}\]"'
+    hint = rf"{provider.distribution}.*pip install {provider.distribution}$"
     with pytest.raises(NodeNotInstalledError, match=hint):
         plugins.node_class(provider.kind, name)
     with pytest.raises(ImportError, match=hint):
@@ -79,8 +112,9 @@ def test_legacy_module_is_the_plugins_module(name):
     assert getattr(legacy, name) is plugins.node_class(provider.kind, name)
 
 
-def test_install_command_joins_extras():
-    assert plugins.install_command("HttpInlet", "MongoOutlet", "HttpInlet") == 'pip install "databay[http,mongo]"'
+def test_install_command_names_distributions():
+    """Never an extra of databay: while 1.0 is unpublished, `pip install "databay[aps]"` installs databay 0.3.0."""
+    assert plugins.install_command("HttpInlet", "MongoOutlet", "HttpInlet") == "pip install databay-http databay-mongo"
 
 
 @pytest.mark.parametrize(("kind", "base_parameter"), [("inlet", "metadata"), ("outlet", "processors")])
@@ -108,3 +142,66 @@ def test_unknown_node_lists_close_matches():
 def test_import_databay_pulls_no_plugin_library():
     code = "import sys, databay, databay.inlets, databay.outlets, databay.planners; print(sorted({'aiohttp','pymongo','apscheduler','schedule'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+# Name resolution on a registry filled by hand (installed clashing plugins: tests/contract).
+
+
+def _registry_with(*registrations):
+    registry = Registry()
+    for plugin_name, kind, cls in registrations:
+        plugin = registry.plugins.setdefault(plugin_name, PluginInfo(plugin_name, f"dist-{plugin_name}", "1"))
+        registry.add(NodeEntry(cls.__name__, kind, cls, plugin))
+    return registry
+
+
+def test_core_wins_a_plain_name_and_the_plugin_is_told():
+    class PrintOutlet(databay.Outlet):
+        def push(self, records, update):
+            pass
+
+    registry = _registry_with(("databay", "outlet", databay.outlets.PrintOutlet), ("shadow", "outlet", PrintOutlet))
+    assert registry.resolve("PrintOutlet", ("outlet",)).cls is databay.outlets.PrintOutlet
+    assert registry.resolve("shadow:PrintOutlet", ("outlet",)).cls is PrintOutlet
+    assert set(registry.visible("outlet")) == {"PrintOutlet", "shadow:PrintOutlet"}
+    assert registry.plugins["shadow"].problems == [
+        "outlet PrintOutlet is also a core built-in, which the plain name keeps meaning: name this one 'shadow:PrintOutlet'"
+    ]
+
+
+def test_a_name_two_plugins_register_is_an_error_at_lookup():
+    class Twin(databay.Inlet):
+        pass
+
+    class OtherTwin(databay.Inlet):
+        pass
+
+    OtherTwin.__name__ = "Twin"
+    registry = _registry_with(("a", "inlet", Twin), ("b", "inlet", OtherTwin))
+    with pytest.raises(AmbiguousNodeError) as raised:
+        registry.resolve("Twin", ("inlet",))
+    assert str(raised.value) == (
+        "'Twin' is registered by more than one plugin: a:Twin (inlet, dist-a), b:Twin (inlet, dist-b). "
+        'Name the one you mean as entrypoint:Name, e.g. type = "a:Twin" in a pipeline file or '
+        'databay.plugins.node("a:Twin").'
+    )
+    assert registry.resolve("a:Twin", ("inlet",)).cls is Twin and registry.resolve("b:Twin", ("inlet",)).cls is OtherTwin
+    assert set(registry.visible("inlet")) == {"a:Twin", "b:Twin"}
+    assert "inlet Twin is also registered by b: the plain name is ambiguous, name this one 'a:Twin'" in registry.plugins["a"].problems
+
+
+def test_disabled_and_failed_providers_say_so():
+    registry = _registry_with()
+    registry.plugins["http"] = PluginInfo("http", "databay-http", "1", disabled_by="DATABAY_DISABLE_PLUGINS")
+    with pytest.raises(NodeDisabledError, match="HttpInlet is provided by plugin 'http' .databay-http., which is disabled "
+                       "by DATABAY_DISABLE_PLUGINS: remove it from that variable"):
+        registry.resolve("HttpInlet", ("inlet",))
+    registry.plugins["http"] = PluginInfo("http", "databay-http", "1", disabled_by="DATABAY_LOAD_PLUGINS")
+    with pytest.raises(NodeDisabledError, match="disabled by DATABAY_LOAD_PLUGINS: add it to that variable"):
+        registry.resolve("http:HttpInlet", ("inlet",))
+    registry.plugins["http"] = PluginInfo("http", "databay-http", "1", error="ImportError: no aiohttp")
+    with pytest.raises(NodeNotInstalledError, match="installed but failed to load: ImportError: no aiohttp"):
+        registry.resolve("HttpInlet", ("inlet",))
+    registry.plugins["mine"] = PluginInfo("mine", "databay-mine", "1", disabled_by="DATABAY_DISABLE_PLUGINS")
+    with pytest.raises(plugins.UnknownNodeError, match=r"Plugins not loaded, whose nodes are unknown: mine \(DATABAY_DISABLE_PLUGINS\)"):
+        registry.resolve("MyInlet", ("inlet",))

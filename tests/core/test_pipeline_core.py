@@ -38,7 +38,7 @@ def test_flush_releases_link_and_outlet_buffers_without_pulling():
     assert link_buffer.records == [] and outlet_buffer.records == []
 
 
-def test_missing_planner_plugin_names_the_extra(tmp_path):
+def test_missing_planner_plugin_names_the_distribution(tmp_path):
     if "ApsPlanner" in nodes("planner"):
         pytest.skip("databay-aps is installed here")
     path = tmp_path / "p.toml"
@@ -46,4 +46,4 @@ def test_missing_planner_plugin_names_the_extra(tmp_path):
                     '[[links.outlets]]\ntype = "NullOutlet"\n')
     result = subprocess.run([sys.executable, "-c", "from databay.cli import cli; cli()", "run", "--check", str(path)],
                             capture_output=True, text=True)
-    assert result.returncode == 2 and 'pip install "databay[aps]"' in result.stderr
+    assert result.returncode == 2 and 'pip install databay-aps' in result.stderr

@@ -1,9 +1,11 @@
 """Exceptions raised by databay."""
 
 __all__ = [
+    "AmbiguousNodeError",
     "MissingLinkError",
     "ImplementationError",
     "InvalidNodeError",
+    "NodeDisabledError",
     "NodeNotInstalledError",
     "PlannerAlreadyRunningError",
     "PlannerNotRunningError",
@@ -24,6 +26,17 @@ class InvalidNodeError(RuntimeError):
 
 class NodeNotInstalledError(ImportError):
     """Raised when a node is asked for by name but the distribution providing it is not installed."""
+
+
+class NodeDisabledError(NodeNotInstalledError):
+    """Raised when the plugin providing a node is installed but disabled by an environment variable."""
+
+
+class AmbiguousNodeError(ImportError):
+    """Raised when more than one plugin registers a node name: qualify it as ``entrypoint:Name``.
+
+    An ImportError, like a missing node, so ``from databay.inlets import Name`` shows the message.
+    """
 
 
 class PlannerAlreadyRunningError(RuntimeError):

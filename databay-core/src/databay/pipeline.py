@@ -25,7 +25,7 @@ from typing import Any
 from databay.base_planner import BasePlanner
 from databay.delivery import Delivery
 from databay.durations import parse_duration
-from databay.errors import NodeNotInstalledError
+from databay.errors import AmbiguousNodeError, NodeNotInstalledError
 from databay.link import Link
 from databay.plugins import NodeKind, UnknownNodeError, node_class, suggested_node
 from databay.redaction import MASK, is_secret_name, redact_text
@@ -148,7 +148,7 @@ class _Builder:
             return None
         try:
             cls = node_class(kind, name)
-        except (UnknownNodeError, NodeNotInstalledError) as error:
+        except (UnknownNodeError, NodeNotInstalledError, AmbiguousNodeError) as error:
             self.problem(where, str(error))
             return None
         where = f"{where} ({name})"

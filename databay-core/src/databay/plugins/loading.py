@@ -1,0 +1,171 @@
+"""Loading plugins: entry points into one pluggy manager and the registry, once per process.
+
+Loading is lazy (the first lookup) and each plugin is guarded on its own. It is re-entrant: a
+plugin module that looks up a node at import time (``from databay.planners import ApsPlanner``)
+gets an answer from what is loaded so far, after the plugins not yet started are loaded too;
+core's built-ins are always there first. Other threads wait until loading is done.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from importlib.metadata import EntryPoint, entry_points, version
+from typing import Any
+
+import pluggy
+
+from databay import default_plugins, hookspecs
+from databay.base_planner import BasePlanner
+from databay.inlet import Inlet
+from databay.outlet import Outlet
+from databay.plugins.hooks import hook_specs
+from databay.plugins.providers import NodeKind
+from databay.plugins.registry import CORE_PLUGIN, NodeEntry, PluginInfo, Registry
+
+__all__ = ["DISABLE_PLUGINS_ENV", "ENTRY_POINT_GROUP", "LOAD_PLUGINS_ENV", "Loader"]
+
+ENTRY_POINT_GROUP = "databay"
+LOAD_PLUGINS_ENV = "DATABAY_LOAD_PLUGINS"
+"""Comma-separated entry-point names: load only these (empty: none). Core's built-ins always load."""
+DISABLE_PLUGINS_ENV = "DATABAY_DISABLE_PLUGINS"
+"""Comma-separated entry-point names never to load, like pytest's ``-p no:NAME``."""
+
+_REGISTRATION: dict[NodeKind, tuple[str, type]] = {
+    "inlet": ("register_inlets", Inlet),
+    "outlet": ("register_outlets", Outlet),
+    "planner": ("register_planners", BasePlanner),
+}
+
+_LOGGER = logging.getLogger("databay.plugins")
+
+
+class Loader:
+    """The process-wide plugin manager and the registry it fills."""
+
+    def __init__(self) -> None:
+        self.registry = Registry()
+        self._lock = threading.RLock()
+        self._manager: pluggy.PluginManager | None = None
+        self._pending: list[EntryPoint] = []
+
+    def load(self) -> pluggy.PluginManager:
+        """Load every plugin (once); re-entered from a plugin's import, load those not yet started."""
+        with self._lock:
+            if self._manager is None:
+                self._manager = self._start()
+            while self._pending:
+                self._load(self._pending.pop(0))
+            return self._manager
+
+    def implementations(self, hook_name: str, plugin: PluginInfo | None = None) -> Iterator[tuple[PluginInfo, Any]]:
+        """``(plugin, hookimpl)`` of every plugin loaded so far implementing a hook (or of one plugin)."""
+        assert self._manager is not None
+        for impl in getattr(self._manager.hook, hook_name).get_hookimpls():
+            info = self.registry.plugins[impl.plugin_name]
+            if info.error is None and (plugin is None or info is plugin):
+                yield info, impl
+
+    def call(self, plugin: PluginInfo, impl: Any, **kwargs: Any) -> bool:
+        """Call one hook implementation as pluggy would; if it raises, the plugin fails, alone."""
+        try:
+            impl.function(*(kwargs[name] for name in impl.argnames))
+        except Exception as error:
+            self.fail(plugin, error)
+            return False
+        return True
+
+    def fail(self, plugin: PluginInfo, error: BaseException) -> None:
+        """Report a plugin that cannot load and take back everything it provided."""
+        plugin.error = f"{type(error).__name__}: {error}"
+        self.registry.remove(plugin)
+        if self._manager is not None and self._manager.has_plugin(plugin.name):
+            self._manager.unregister(name=plugin.name)
+        _LOGGER.warning("databay plugin %r (%s) failed to load: %s", plugin.name, plugin.distribution, plugin.error)
+
+    def _start(self) -> pluggy.PluginManager:
+        manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        manager.add_hookspecs(hookspecs)
+        self._manager = manager
+        core = PluginInfo(CORE_PLUGIN, "databay", version("databay"))
+        self.registry.plugins[CORE_PLUGIN] = core
+        self._register(core, default_plugins)
+        allowed, denied = _names(LOAD_PLUGINS_ENV), _names(DISABLE_PLUGINS_ENV) or set()
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            distribution = entry_point.dist.metadata["Name"] if entry_point.dist is not None else "?"
+            known = self.registry.plugins.get(entry_point.name)
+            if known is not None:
+                if known.distribution != distribution:
+                    _LOGGER.warning(
+                        "databay plugin %r of %s is not loaded: %s already uses that entry-point name",
+                        entry_point.name, distribution, known.distribution,
+                    )
+                continue
+            plugin = PluginInfo(entry_point.name, distribution, entry_point.dist.version if entry_point.dist else "?")
+            if entry_point.name in denied:
+                plugin.disabled_by = DISABLE_PLUGINS_ENV
+            elif allowed is not None and entry_point.name not in allowed:
+                plugin.disabled_by = LOAD_PLUGINS_ENV
+            else:
+                self._pending.append(entry_point)
+            self.registry.plugins[plugin.name] = plugin
+        for variable, names in ((LOAD_PLUGINS_ENV, allowed or set()), (DISABLE_PLUGINS_ENV, denied)):
+            unknown = sorted(names - set(self.registry.plugins))
+            if unknown:
+                _LOGGER.warning("%s names no installed plugin: %s", variable, ", ".join(unknown))
+        return manager
+
+    def _load(self, entry_point: EntryPoint) -> None:
+        plugin = self.registry.plugins[entry_point.name]
+        plugin.loading = True
+        try:
+            self._register(plugin, entry_point.load())
+        except Exception as error:
+            self.fail(plugin, error)
+        finally:
+            plugin.loading = False
+
+    def _register(self, plugin: PluginInfo, module: object) -> None:
+        """Register one plugin's hooks, check them (pluggy's check_pending) and its nodes."""
+        assert self._manager is not None
+        self._warn_unmarked(plugin, module)
+        self._manager.register(module, name=plugin.name)
+        self._manager.check_pending()  # every earlier plugin passed it: an unknown hook here is this plugin's
+        plugin.hooks = sorted(caller.name for caller in self._manager.get_hookcallers(module) or [])
+        for kind, (hook_name, base) in _REGISTRATION.items():
+            for _, impl in self.implementations(hook_name, plugin):
+                if not self.call(plugin, impl, register=self._registrar(plugin, kind, base)):
+                    return
+
+    def _registrar(self, plugin: PluginInfo, kind: NodeKind, base: type) -> Callable[..., None]:
+        def register(node_class: type, name: str | None = None) -> None:
+            if not (isinstance(node_class, type) and issubclass(node_class, base)):
+                raise TypeError(f"{node_class!r} is registered as an {kind} but is not a {base.__name__} subclass")
+            name = name or node_class.__name__
+            if ":" in name:
+                raise ValueError(f"node name {name!r} has a ':', which separates a plugin's name from a node's")
+            self.registry.add(NodeEntry(name, kind, node_class, plugin))
+
+        return register
+
+    def _warn_unmarked(self, plugin: PluginInfo, module: object) -> None:
+        """pluggy ignores a hook-named function without ``@hookimpl``: say so instead."""
+        assert self._manager is not None
+        hooks = {spec.name for spec in hook_specs()}
+        for name in dir(module):
+            if not (name.startswith("register_") or name in hooks) or not inspect.isroutine(getattr(module, name)):
+                continue
+            if self._manager.parse_hookimpl_opts(module, name) is None:
+                unknown = "" if name in hooks else f" (and no hook is named {name}: `databay plugins --hooks` lists them)"
+                plugin.problem(
+                    f"{name}() is not a hook implementation, so databay never calls it: "
+                    f"decorate it with @databay.hookimpl{unknown}"
+                )
+
+
+def _names(variable: str) -> set[str] | None:
+    value = os.environ.get(variable)
+    return None if value is None else {name.strip() for name in value.split(",") if name.strip()}
