@@ -33,7 +33,9 @@ def core(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def contract(session: nox.Session) -> None:
     """The public plugin contract, with a third-party plugin and a broken one installed."""
-    session.install(CORE, "./tests/plugins/databay-example", "./tests/plugins/databay-broken", *TEST_DEPS)
+    plugins = ["./tests/plugins/databay-example", "./tests/plugins/databay-broken"]
+    plugins += [f"./tests/plugins/databay-{name}" for name in ("clasha", "clashb", "reentrant", "hijack", "unmarked")]
+    session.install(CORE, "./databay-schedule", *plugins, *TEST_DEPS)
     session.run("pytest", "tests/contract", *session.posargs)
 
 
