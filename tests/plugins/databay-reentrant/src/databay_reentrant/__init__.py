@@ -2,14 +2,14 @@
 
 import databay
 import databay.plugins
-from databay.planners import ApsPlanner
+from databay.planners import SchedulePlanner
 
 PRINT_OUTLET = databay.plugins.node_class("outlet", "PrintOutlet")
 CLASH_A = databay.plugins.node("clasha:ClashInlet")
 
 
-class ReentrantPlanner(ApsPlanner):
-    """An ApsPlanner subclass, defined at import time."""
+class ReentrantPlanner(SchedulePlanner):
+    """A SchedulePlanner subclass, defined at import time."""
 
 
 @databay.hookimpl
