@@ -11,7 +11,7 @@ nox.options.sessions = ["core", "contract", "plugin", "all", "lint", "typecheck"
 
 PYTHON = "3.11"
 CORE = "./databay-core"
-TEST_DEPS = ["pytest>=8", "pytest-timeout", "hypothesis"]
+TEST_DEPS = ["pytest>=8", "pytest-timeout", "hypothesis", "time-machine>=3"]  # time-machine: the databay_clock fixture
 
 # plugin distribution folder -> (its test folder, extra test dependencies)
 PLUGINS: dict[str, tuple[str, list[str]]] = {
@@ -33,10 +33,10 @@ def core(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def contract(session: nox.Session) -> None:
     """The public plugin contract, with a third-party plugin and a broken one installed."""
-    plugins = ["./tests/plugins/databay-example", "./tests/plugins/databay-broken"]
+    plugins = ["./tests/plugins/databay-example[test]", "./tests/plugins/databay-broken", "./tests/plugins/databay-sloppy"]
     plugins += [f"./tests/plugins/databay-{name}" for name in ("clasha", "clashb", "reentrant", "hijack", "unmarked")]
     session.install(CORE, "./databay-schedule", *plugins, *TEST_DEPS)
-    session.run("pytest", "tests/contract", *session.posargs)
+    session.run("pytest", "tests/contract", "tests/plugins/databay-example/tests", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -66,7 +66,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy, with every distribution installed (settings in mypy.ini): --strict on core, then the plugins."""
-    session.install(CORE, *(f"./{name}" for name in PLUGINS), "mypy>=2.4")
+    session.install(CORE, *(f"./{name}" for name in PLUGINS), "mypy>=2.4", "pytest>=8", "time-machine>=3")
     session.run("mypy", "--strict", "databay-core/src/databay")
     session.run("mypy", *(f"{name}/src" for name in PLUGINS))
 

@@ -8,6 +8,7 @@ link's job.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import warnings
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.interval import IntervalTrigger
 
 from databay import BasePlanner, Link
@@ -114,6 +116,17 @@ class ApsPlanner(BasePlanner):
     def _resume_planner(self) -> None:
         if self._scheduler.running:
             self._scheduler.resume()
+
+    def _next_due(self) -> datetime.datetime | None:
+        """When the next job falls due; None unless scheduling (for :mod:`databay.testing.clock`)."""
+        if self._scheduler.state != STATE_RUNNING:
+            return None
+        times = [job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time is not None]
+        return min(times, default=None)
+
+    def _run_due(self) -> None:
+        """Have APScheduler process the jobs due now, as its own timer does (for :mod:`databay.testing.clock`)."""
+        self._scheduler.wakeup()
 
     def __repr__(self) -> str:
         return f"ApsPlanner(threads:{self._threads})"

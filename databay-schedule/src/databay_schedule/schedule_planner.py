@@ -137,8 +137,14 @@ class SchedulePlanner(BasePlanner):
                 pass
             wake.clear()
 
+    def _next_due(self) -> datetime.datetime | None:
+        """When the next job falls due, in local time (for :mod:`databay.testing.clock`)."""
+        with self._lock:
+            return self._scheduler.next_run if self._scheduler.jobs else None
+
     def _run_due(self) -> None:
-        """Run the due jobs, then set each one's next run to its due time plus its interval."""
+        """Run the due jobs, then set each one's next run to its due time plus its interval
+        (also how :mod:`databay.testing.clock` steps this planner)."""
         with self._lock:
             due = [job for job in self._scheduler.jobs if job.should_run]
         for job in due:

@@ -1,0 +1,219 @@
+"""The node contract checker behind ``databay plugins --check [NAME]``.
+
+Every registered node is inspected as a pipeline would use it, without opening a connection:
+
+- constructible from keyword arguments: every required constructor parameter is annotated, and
+  the node can be built from harmless values of those types;
+- sync/async declared consistently: ``is_async`` matches whether ``pull``/``push`` is a
+  coroutine function, and ``blocking`` is set only on sync nodes;
+- repr without secrets: built with ``user:s3cret@`` in its URL/URI parameters, neither ``repr``
+  nor ``str`` shows ``s3cret``;
+- ``on_start``/``on_shutdown`` safe to call twice: ``on_shutdown`` twice on a node never started,
+  and start → shutdown → shutdown → start → shutdown on nodes without an endpoint or a path
+  (starting those would connect or open files, so they are not started).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from databay import plugins
+from databay.inlet import Inlet
+from databay.node import Node
+from databay.outlet import Outlet
+
+__all__ = ["SECRET", "NodeReport", "check_node", "check_nodes", "exit_status", "format_reports"]
+
+SECRET = "s3cret"
+"""The password put into URL parameters; a repr containing it leaks secrets."""
+
+_ENDPOINT = re.compile(r"(^|_)(url|uri|dsn|host|endpoint|address)($|_)")
+_PATH = re.compile(r"(^|_)(path|filepath|file|filename|dir|directory|folder)($|_)")
+_KINDS: tuple[plugins.NodeKind, ...] = ("inlet", "outlet", "planner")
+
+
+@dataclass
+class NodeReport:
+    """The outcome for one registered node: ``problems`` break the contract, ``notes`` say which
+    checks could not run and why."""
+
+    kind: str
+    name: str
+    plugin: str
+    distribution: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the node passed every check that could run."""
+        return not self.problems
+
+
+def check_nodes(name: str | None = None) -> list[NodeReport]:
+    """Check every registered node, or those whose plugin entry-point name or node name is ``name``."""
+    reports = []
+    for kind in _KINDS:
+        for entry in plugins.nodes(kind).values():
+            if name is None or name in (entry.name, entry.plugin.name):
+                reports.append(check_node(kind, entry.name, entry.cls, entry.plugin.name, entry.plugin.distribution))
+    return reports
+
+
+def check_node(kind: str, name: str, cls: type, plugin: str = "", distribution: str = "") -> NodeReport:
+    """Check one node class (see the module docstring for what is checked)."""
+    report = NodeReport(kind, name, plugin, distribution)
+    with tempfile.TemporaryDirectory(prefix="databay-check-") as scratch:
+        arguments, external = _arguments(cls, Path(scratch), report)
+        if arguments is None or report.problems:
+            return report
+        try:
+            node = _construct(cls, arguments)
+        except Exception as error:
+            report.problems.append(f"cannot be constructed from keyword arguments {_show(arguments)}: {type(error).__name__}: {error}")
+            return report
+        if any(SECRET in str(value) for value in arguments.values()):
+            _check_repr(node, report)
+        if isinstance(node, Node):
+            _check_async(node, report)
+            _check_lifecycle(node, external, report)
+    return report
+
+
+def _arguments(cls: type, scratch: Path, report: NodeReport) -> tuple[dict[str, Any] | None, str | None]:
+    """Keyword arguments a pipeline could pass (required ones, plus URLs carrying a secret), and the
+    name of a parameter pointing outside the process (an endpoint or a path), if any."""
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError) as error:
+        report.problems.append(f"its constructor signature cannot be read: {error}")
+        return None, None
+    arguments: dict[str, Any] = {}
+    external = None
+    for parameter in signature.parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        required = parameter.default is parameter.empty
+        if parameter.kind is parameter.POSITIONAL_ONLY and required:
+            report.problems.append(f"required parameter {parameter.name!r} is positional-only: a pipeline passes keywords")
+            continue
+        if _ENDPOINT.search(parameter.name) or _PATH.search(parameter.name):
+            external = external or parameter.name
+        annotation = parameter.annotation
+        if annotation is parameter.empty:
+            if required:
+                report.problems.append(f"required parameter {parameter.name!r} has no type annotation")
+            continue
+        text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+        value = _fake_value(parameter.name, text, scratch)
+        if value is not None and (required or SECRET in str(value)):
+            arguments[parameter.name] = value
+        elif required:
+            report.notes.append(f"not constructed: no harmless value for {parameter.name!r} ({text})")
+            return None, external
+    return arguments, external
+
+
+def _fake_value(name: str, annotation: str, scratch: Path) -> Any:
+    """An obviously fake but well-typed value, or None when there is no harmless one."""
+    types = {part.strip() for part in re.split(r"[|\[\],]|Optional|Union", annotation)}
+    if "str" in types or "Path" in types:
+        if _ENDPOINT.search(name) and name != "host" and not name.endswith("_host"):
+            return f"https://user:{SECRET}@example.invalid/databay-check"
+        if _PATH.search(name):
+            return str(scratch / "databay-check.txt")
+        return "example.invalid" if _ENDPOINT.search(name) else "databay-check"
+    for type_name, value in (("bool", False), ("int", 1), ("float", 1.0), ("dict", {}), ("list", [])):
+        if type_name in types:
+            return value
+    return None
+
+
+def _construct(cls: type, arguments: dict[str, Any]) -> Any:
+    """``cls(**arguments)``; when a node refuses the URL's scheme and names the one it wants
+    (``must begin with 'mongodb://'``), once more with that scheme."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a deprecated alias, say: the check is about the contract
+        try:
+            return cls(**arguments)
+        except ValueError as error:
+            wanted = re.search(r"\b([a-z][a-z0-9+.-]*)://", str(error))
+            if wanted is None or not any(SECRET in str(value) for value in arguments.values()):
+                raise
+            for key, value in arguments.items():
+                if SECRET in str(value):
+                    arguments[key] = re.sub(r"^[a-z][a-z0-9+.-]*://", f"{wanted.group(1)}://", value)
+            return cls(**arguments)
+
+
+def _check_repr(node: object, report: NodeReport) -> None:
+    for show, describe in ((repr, "repr"), (str, "str")):
+        try:
+            text = show(node)
+        except Exception as error:
+            report.problems.append(f"{describe}() raises {type(error).__name__}: {error}")
+            continue
+        if SECRET in text:
+            report.problems.append(f"{describe}() leaks a secret from its URL: {text}")
+
+
+def _check_async(node: Node, report: NodeReport) -> None:
+    method = node.pull if isinstance(node, Inlet) else node.push if isinstance(node, Outlet) else None
+    if method is None:
+        return
+    coroutine = inspect.iscoroutinefunction(method)
+    declared = getattr(node, "is_async", coroutine)
+    if declared != coroutine:
+        report.problems.append(
+            f"is_async is {declared} but {method.__name__}() is {'a coroutine function' if coroutine else 'synchronous'}"
+        )
+    if coroutine and node.blocking:
+        report.problems.append(f"declares blocking = True but {method.__name__}() is async (blocking is for sync nodes)")
+
+
+def _check_lifecycle(node: Node, external: str | None, report: NodeReport) -> None:
+    calls: list[Callable[[], None]] = [node.on_shutdown, node.on_shutdown]
+    if external is None:
+        calls = [node.on_start, node.on_shutdown, node.on_shutdown, node.on_start, node.on_shutdown]
+    else:
+        report.notes.append(f"on_start not called: it would use {external!r}")
+    for number, call in enumerate(calls, 1):
+        try:
+            call()
+        except Exception as error:
+            sequence = " → ".join(step.__name__ for step in calls[:number])
+            report.problems.append(f"{sequence} raised {type(error).__name__}: {error} (must be safe to call twice)")
+            return
+
+
+def _show(arguments: dict[str, Any]) -> str:
+    return "(" + ", ".join(f"{key}={value!r}" for key, value in arguments.items()) + ")"
+
+
+def format_reports(reports: list[NodeReport]) -> str:
+    """The text ``databay plugins --check`` prints: one line per node, OK or FAILED with each
+    problem (and skipped check) beneath it, then a summary line."""
+    if not reports:
+        return "No registered node matched: nothing was checked."
+    width = max(len(f"{report.kind} {report.name}") for report in reports)
+    lines = []
+    for report in reports:
+        where = f"({report.plugin}, {report.distribution})" if report.distribution else f"({report.plugin})"
+        lines.append(f"{f'{report.kind} {report.name}':<{width}}  {'OK' if report.ok else 'FAILED'}  {where}")
+        lines += [f"    problem: {problem}" for problem in report.problems]
+        lines += [f"    note: {note}" for note in report.notes]
+    failed = sum(not report.ok for report in reports)
+    lines.append(f"{len(reports)} node(s) checked, {failed} with problems.")
+    return "\n".join(lines)
+
+
+def exit_status(reports: list[NodeReport]) -> int:
+    """0 when at least one node was checked and every one passed; 1 otherwise."""
+    return 0 if reports and all(report.ok for report in reports) else 1
