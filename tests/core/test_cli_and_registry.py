@@ -3,6 +3,7 @@ import inspect
 import json
 import subprocess
 import sys
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import databay
 from databay import plugins
 from databay.errors import AmbiguousNodeError, NodeDisabledError, NodeNotInstalledError
 from databay.inlets import RandomIntInlet
+from databay.plugins.loading import Loader
 from databay.plugins.registry import NodeEntry, PluginInfo, Registry
 
 
@@ -205,3 +207,55 @@ def test_disabled_and_failed_providers_say_so():
     registry.plugins["mine"] = PluginInfo("mine", "databay-mine", "1", disabled_by="DATABAY_DISABLE_PLUGINS")
     with pytest.raises(plugins.UnknownNodeError, match=r"Plugins not loaded, whose nodes are unknown: mine \(DATABAY_DISABLE_PLUGINS\)"):
         registry.resolve("MyInlet", ("inlet",))
+
+
+REENTRANT_USER = '''
+import databay.plugins
+from databay.planners import LaterPlanner        # provided by a plugin loaded after this one starts
+
+RANDOM = databay.plugins.node_class("inlet", "RandomIntInlet")
+'''
+
+LATER_PROVIDER = '''
+import databay
+from databay import BasePlanner
+
+
+class LaterPlanner(BasePlanner):
+    pass
+
+
+@databay.hookimpl
+def register_planners(register):
+    register(LaterPlanner)
+'''
+
+TYPO = '''
+import databay
+
+
+@databay.hookimpl
+def register_inlet(register):
+    pass
+'''
+
+
+def test_loading_is_reentrant_and_guards_each_plugin(tmp_path, monkeypatch):
+    """A plugin looking nodes up while imported gets them (core's, and a later plugin's), and is not failed."""
+    for module, source in {"reent_user": REENTRANT_USER, "later_provider": LATER_PROVIDER, "hook_typo": TYPO}.items():
+        (tmp_path / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(tmp_path)
+    found = [EntryPoint(name, module, "databay") for name, module in
+             [("user", "reent_user"), ("typo", "hook_typo"), ("later", "later_provider")]]
+    monkeypatch.setattr("databay.plugins.loading.entry_points", lambda group: found)
+    loader = Loader()
+    monkeypatch.setattr(plugins, "_loader", loader)
+    loader.load()
+    listed = loader.registry.plugins
+    assert [listed[name].error for name in ("user", "later")] == [None, None]
+    assert "register_inlet" in listed["typo"].error and "unknown hook" in listed["typo"].error
+    assert listed["databay"].nodes["inlet"] == ["NullInlet", "RandomIntInlet", "FileInlet"]
+    import reent_user
+
+    assert reent_user.LaterPlanner is plugins.node_class("planner", "LaterPlanner") is plugins.node("later:LaterPlanner")
+    assert reent_user.RANDOM is RandomIntInlet
