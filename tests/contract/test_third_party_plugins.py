@@ -44,8 +44,8 @@ def test_plugins_json_lists_example_and_reports_broken():
 def test_plugins_table_shows_both():
     result = databay_cli("plugins")
     assert result.returncode == 1
-    assert any(line.split()[:3] == ["databay-example", "0.1.0", "inlet"] for line in result.stdout.splitlines())
-    assert any(line.split()[:3] == ["databay-broken", "0.0.1", "error"] for line in result.stdout.splitlines())
+    assert any(line.split()[:4] == ["example", "databay-example", "0.1.0", "inlet"] for line in result.stdout.splitlines())
+    assert any(line.split()[:4] == ["broken", "databay-broken", "0.0.1", "error"] for line in result.stdout.splitlines())
 
 
 def test_plugin_subcommand():
@@ -55,9 +55,10 @@ def test_plugin_subcommand():
 
 def test_load_plugins_env_limits_and_blocks():
     only_example = json.loads(databay_cli("plugins", "--json", DATABAY_LOAD_PLUGINS="example").stdout)
-    assert [plugin["name"] for plugin in only_example] == ["example"]
+    assert [plugin["name"] for plugin in only_example if plugin["disabled_by"] is None] == ["example"]
     blocked = databay_cli("plugins", "--json", DATABAY_LOAD_PLUGINS="")
-    assert blocked.returncode == 0 and json.loads(blocked.stdout) == []
+    assert blocked.returncode == 0
+    assert {plugin["disabled_by"] for plugin in json.loads(blocked.stdout)} == {"DATABAY_LOAD_PLUGINS"}
 
 
 def test_pipeline_leaves_keys_a_kwargs_constructor_takes_to_it(tmp_path):
