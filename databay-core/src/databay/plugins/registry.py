@@ -51,10 +51,13 @@ class PluginInfo:
     def builtin(self) -> bool:
         return self.name == CORE_PLUGIN
 
-    def problem(self, message: str) -> None:
-        """Record a problem and warn about it: pluggy and the registry would otherwise ignore it silently."""
+    def problem(self, message: str, level: int = logging.WARNING) -> None:
+        """Record a problem and log it: pluggy and the registry would otherwise ignore it silently.
+
+        A name clash is logged at INFO: lookups settle it, so it need not warn on every run.
+        """
         self.problems.append(message)
-        _LOGGER.warning("databay plugin %r (%s): %s", self.name, self.distribution, message)
+        _LOGGER.log(level, "databay plugin %r (%s): %s", self.name, self.distribution, message)
 
     def unavailable(self, name: str) -> NodeNotInstalledError | None:
         """Why ``name``, which this plugin provides, cannot be had now; None when it can."""
@@ -109,14 +112,16 @@ class Registry:
         if any(other.plugin.builtin for other in same_kind):
             entry.plugin.problem(
                 f"{entry.kind} {entry.name} is also a core built-in, which the plain name keeps meaning: "
-                f"name this one {entry.qualified!r}"
+                f"name this one {entry.qualified!r}",
+                logging.INFO,
             )
         elif same_kind:
             for clashing in (entry, *same_kind):
                 others = ", ".join(other.plugin.name for other in same_kind + [entry] if other is not clashing)
                 clashing.plugin.problem(
                     f"{clashing.kind} {clashing.name} is also registered by {others}: "
-                    f"the plain name is ambiguous, name this one {clashing.qualified!r}"
+                    f"the plain name is ambiguous, name this one {clashing.qualified!r}",
+                    logging.INFO,
                 )
 
     def remove(self, plugin: PluginInfo) -> None:
