@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,14 +24,15 @@ class HookSpec:
     doc: str
 
 
-def hook_specs() -> list[HookSpec]:
+@functools.cache
+def hook_specs() -> tuple[HookSpec, ...]:
     """Every hook of :mod:`databay.hookspecs`, in the order it documents them."""
     marker = pluggy.PluginManager(hookspecs.hookspec.project_name)
-    return [
+    return tuple(
         HookSpec(name, f"{name}({_arguments(function)})", inspect.getdoc(function) or "")
         for name, function in vars(hookspecs).items()
         if marker.parse_hookspec_opts(hookspecs, name) is not None
-    ]
+    )
 
 
 def _arguments(function: Callable[..., object]) -> str:

@@ -61,7 +61,9 @@ class Loader:
                 self._load(self._pending.pop(0))
             return self._manager
 
-    def implementations(self, hook_name: str, plugin: PluginInfo | None = None) -> Iterator[tuple[PluginInfo, Any]]:
+    def implementations(
+        self, hook_name: str, plugin: PluginInfo | None = None
+    ) -> Iterator[tuple[PluginInfo, pluggy.HookImpl]]:
         """``(plugin, hookimpl)`` of every plugin loaded so far implementing a hook (or of one plugin)."""
         assert self._manager is not None
         for impl in getattr(self._manager.hook, hook_name).get_hookimpls():
@@ -69,7 +71,7 @@ class Loader:
             if info.error is None and (plugin is None or info is plugin):
                 yield info, impl
 
-    def call(self, plugin: PluginInfo, impl: Any, **kwargs: Any) -> bool:
+    def call(self, plugin: PluginInfo, impl: pluggy.HookImpl, **kwargs: Any) -> bool:
         """Call one hook implementation as pluggy would; if it raises, the plugin fails, alone."""
         try:
             impl.function(*(kwargs[name] for name in impl.argnames))
