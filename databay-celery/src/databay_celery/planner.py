@@ -1,0 +1,128 @@
+"""CeleryPlanner: one pipeline, many workers. ``start()`` runs the scheduler side (publishing
+due slots to Celery from the redbeat leader); ``databay celery worker`` runs the transfers."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from typing import Union
+
+from celery import Celery  # type: ignore[import-untyped]
+
+from databay import BasePlanner, Link
+from databay.engine.overlap import Overlap, instance_limit
+from databay.redaction import redact_url
+from databay_celery.identity import interval_ms, link_keys
+from databay_celery.scheduler import SchedulerService
+from databay_celery.settings import ClusterSettings
+
+__all__ = ["CeleryPlanner"]
+
+
+class CeleryPlanner(BasePlanner):
+    """Schedules links on a Celery cluster over Redis (celery-redbeat for the schedule).
+
+    ``start()`` publishes each link's due slots as tasks while this process holds the scheduler
+    lock, and stands by otherwise (run several for failover); it starts no node and runs no
+    transfer: ``databay celery worker`` does, on any number of machines.
+
+    :param links: link or list of links.
+    :param broker_url: the Redis URL every scheduler and worker of the cluster uses.
+    :param redelivery: seconds within which a transfer whose worker died runs on another
+        worker (sets kombu's visibility timeout and restore sweep, and the lease of running
+        transfers). A transfer that runs longer than ``0.8 * redelivery`` is handed to a second
+        worker, which waits for the first one's claim instead of running it twice.
+    :param lock_timeout: whole seconds the scheduler lock outlives a dead leader.
+    :param poll: seconds between a standby's tries for the lock.
+    :param namespace: prefix of the cluster's Redis keys and its queue; one per pipeline.
+    :param overlap: ``"skip"``, ``"wait"`` or ``"concurrent"``, held across the whole cluster.
+    :param max_instances: with ``overlap="concurrent"``, transfers of one link at once, cluster-wide.
+    :param concurrency: transfers one worker process runs at once (its threads).
+    :param shutdown_timeout: seconds a stopping worker waits for its nodes' last transfers.
+    """
+
+    def __init__(
+        self,
+        links: Union[Link, list[Link], None] = None,
+        broker_url: str = "redis://localhost:6379/0",
+        *,
+        redelivery: float = 25.0,
+        lock_timeout: int = 2,
+        poll: float = 0.5,
+        namespace: str = "databay",
+        overlap: Overlap = "skip",
+        max_instances: int = 10,
+        concurrency: int = 4,
+        shutdown_timeout: float = 10.0,
+    ):
+        instance_limit(overlap, max_instances)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
+        self.broker_url = broker_url
+        self.settings = ClusterSettings(redelivery, lock_timeout, poll, namespace)
+        self.concurrency = concurrency
+        self.shutdown_timeout = shutdown_timeout
+        self.max_instances = max_instances
+        self._service: SchedulerService | None = None
+        self._thread: threading.Thread | None = None
+        super().__init__(links, immediate_transfer=False, overlap=overlap, max_instances=max_instances, threads=1)
+
+    def keyed_links(self) -> dict[str, Link]:
+        """The links under their cluster-wide keys (see :mod:`databay_celery.identity`)."""
+        return link_keys(self.links)
+
+    def celery_app(self, name: str = "databay") -> Celery:
+        """A Celery app configured for this cluster."""
+        app = Celery(name, set_as_current=False)
+        app.conf.update(self.settings.celery_config(self.broker_url))
+        return app
+
+    @property
+    def leading(self) -> bool:
+        """Whether this scheduler holds the lock and publishes."""
+        service = self._service
+        return service is not None and service.leading.is_set()
+
+    # -- BasePlanner ------------------------------------------------------------------------
+
+    async def _main(self) -> None:
+        """Only schedule: nodes start, and transfers run, in the workers."""
+        runtime = self._runtime
+        self.exception = None
+        if runtime.stop_requested or not runtime.enter_running():
+            return
+        self._start_planner()
+        try:
+            await runtime.wait_for_stop_request()
+        finally:
+            await runtime.off_loop(lambda: self._shutdown_planner(runtime.stop_wait))
+
+    def _schedule(self, link: Link) -> None:
+        interval_ms(link)  # refuse a link the grid cannot hold, when it is added
+        if self._service is not None:
+            self._restart_service()
+
+    def _unschedule(self, link: Link) -> None:
+        if self._service is not None:
+            self._restart_service()
+
+    def _restart_service(self) -> None:
+        self._shutdown_planner()
+        self._start_planner()
+
+    def _start_planner(self) -> None:
+        entries = {key: datetime.timedelta(milliseconds=interval_ms(link)) for key, link in self.keyed_links().items()}
+        self._service = SchedulerService(self.celery_app(), self.settings, entries)
+        self._thread = threading.Thread(target=self._service.run, name="databay-celery-scheduler", daemon=True)
+        self._thread.start()
+
+    def _shutdown_planner(self, wait: bool = True) -> None:
+        service, thread = self._service, self._thread
+        self._service = self._thread = None
+        if service is not None:
+            service.stop()
+        if thread is not None and wait:
+            thread.join()
+
+    def __repr__(self) -> str:
+        return f"CeleryPlanner(links:{len(self.links)}, broker:{redact_url(self.broker_url)}, namespace:{self.settings.namespace})"

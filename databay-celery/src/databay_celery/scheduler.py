@@ -1,0 +1,149 @@
+"""The scheduler side: publish each link's due slots as Celery tasks, from whichever scheduler
+holds the redbeat lock.
+
+Link schedules live in redbeat (Redis), so every scheduler of a cluster shares them and a
+standby carries on where the leader stopped. Two rules keep a slot from being published twice,
+even if two schedulers ever believed they led (a leader that stalled past its lock): slots are
+points of a fixed grid, and each link has a published watermark in Redis that only a
+compare-and-set moves forward, before the task is sent. A scheduler killed between that
+compare-and-set and the send loses that one slot; it never sends one twice.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+from typing import Any
+
+import redis
+from celery import Celery  # type: ignore[import-untyped]
+from celery.schedules import schedule  # type: ignore[import-untyped]
+from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, RedBeatScheduler, RedBeatSchedulerEntry, get_redis  # type: ignore[import-untyped]
+from redis.exceptions import LockError
+
+from databay_celery.identity import grid
+from databay_celery.settings import TASK_NAME, ClusterSettings
+
+__all__ = ["LinkScheduler", "SchedulerService"]
+
+_LOGGER = logging.getLogger("databay.CeleryPlanner")
+
+MAX_CATCH_UP = 100
+"""Missed slots a scheduler publishes per link after a gap (a failover, a restart); older ones are skipped."""
+
+_ADVANCE = """
+local last = tonumber(redis.call('get', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > last then
+    redis.call('set', KEYS[1], ARGV[1])
+    return 1
+end
+return 0
+"""
+
+
+class LinkScheduler(RedBeatScheduler):
+    """redbeat's scheduler, publishing every grid slot of a link once (see the module docs)."""
+
+    def __init__(self, app: Celery, settings: ClusterSettings, stop: threading.Event, **kwargs: Any) -> None:
+        super().__init__(app, lock_timeout=settings.lock_timeout, max_interval=settings.poll, lazy=True, **kwargs)
+        self._settings = settings
+        self._stop = stop
+        client = get_redis(app)
+        self._advance = client.register_script(_ADVANCE)
+        self._watermarks = f"{settings.namespace}:published:"
+
+    def watermark(self, link: str) -> int | None:
+        """The last slot (ms) published for ``link``, if any."""
+        value = get_redis(self.app).get(self._watermarks + link)
+        return None if value is None else int(value)
+
+    def maybe_due(self, entry: RedBeatSchedulerEntry, producer: Any = None, **kwargs: Any) -> float:
+        """Publish the entry's due slots, oldest first; the seconds until its next slot."""
+        interval = round(entry.schedule.run_every.total_seconds() * 1000)
+        now = _ms(self.app.now())
+        last = self.watermark(entry.name)
+        after = (now // interval) * interval - 1 if last is None else last  # new link: its current slot
+        due = list(grid(interval, after, now))
+        if len(due) > MAX_CATCH_UP:
+            _LOGGER.warning("%s: skipping %d missed slot(s), publishing the last %d", entry.name, len(due) - MAX_CATCH_UP, MAX_CATCH_UP)
+            due = due[-MAX_CATCH_UP:]
+        for slot in due:
+            if self._stop.is_set():  # SIGTERM: not one more slot
+                break
+            if self._advance(keys=[self._watermarks + entry.name], args=[slot]):
+                self.app.send_task(
+                    TASK_NAME, args=[entry.name, slot], task_id=f"{entry.name}@{slot}",
+                    queue=self._settings.namespace, producer=producer or self.producer,
+                )
+            entry = entry._next_instance(last_run_at=_datetime(slot))  # redbeat's record: due time and last run
+        return ((now // interval + 1) * interval - now) / 1000
+
+
+class SchedulerService:
+    """Stand by for the lock, lead while holding it, stand by again if it is lost; until stopped."""
+
+    def __init__(self, app: Celery, settings: ClusterSettings, entries: dict[str, datetime.timedelta]) -> None:
+        self._app = app
+        self._settings = settings
+        self._stop = threading.Event()
+        self.leading = threading.Event()
+        app.conf.beat_schedule = {
+            key: {"task": TASK_NAME, "schedule": schedule(run_every=every), "args": (key,)}
+            for key, every in entries.items()
+        }
+
+    def stop(self) -> None:
+        """Stop publishing now (even mid-tick) and release the lock, so a standby takes over."""
+        self._stop.set()
+
+    def run(self) -> None:
+        """Lead or stand by until :meth:`stop`; connection failures are logged and retried."""
+        while not self._stop.is_set():
+            scheduler = LinkScheduler(self._app, self._settings, self._stop)
+            try:
+                if self._acquire(scheduler):
+                    self._lead(scheduler)
+            except LockError:
+                _LOGGER.warning("CeleryPlanner lost the scheduler lock; standing by")
+            except (redis.RedisError, OSError) as error:
+                _LOGGER.error("CeleryPlanner cannot reach Redis (%s: %s); retrying", type(error).__name__, error)
+                self._stop.wait(self._settings.poll)
+            finally:
+                self.leading.clear()
+                _close(scheduler)
+
+    def _acquire(self, scheduler: LinkScheduler) -> bool:
+        client = get_redis(self._app)
+        lock = client.lock(scheduler.lock_key, timeout=scheduler.lock_timeout)
+        lock.lua_extend = client.register_script(LUA_EXTEND_TO_SCRIPT)  # extend *to* the timeout, as redbeat does
+        while not self._stop.is_set():
+            if lock.acquire(blocking=False):
+                scheduler.lock = lock
+                _LOGGER.info("CeleryPlanner holds the scheduler lock: publishing")
+                return True
+            self._stop.wait(self._settings.poll)
+        return False
+
+    def _lead(self, scheduler: LinkScheduler) -> None:
+        scheduler.setup_schedule()
+        self.leading.set()
+        while not self._stop.is_set():
+            delay = scheduler.tick()  # extends the lock first; LockError once it is lost
+            self._stop.wait(min(delay, self._settings.poll))
+
+
+def _close(scheduler: LinkScheduler) -> None:
+    """Release the lock (if held) and the broker connection; a broken connection is no reason to fail."""
+    try:
+        scheduler.close()
+    except (redis.RedisError, LockError, OSError) as error:
+        _LOGGER.debug("closing the scheduler: %s", error)
+
+
+def _ms(moment: datetime.datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def _datetime(ms: int) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
