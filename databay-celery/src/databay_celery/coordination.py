@@ -155,6 +155,11 @@ class Coordinator:
         """A worker stopped."""
         self._redis.delete(f"{self._prefix}worker:{worker}")
 
+    def leader(self) -> dict[str, Any] | None:
+        """The scheduler publishing now (its PID and host), if any."""
+        value = self._redis.get(f"{self._prefix}leader")
+        return None if value is None else json.loads(value)  # type: ignore[no-any-return]
+
     def workers(self) -> dict[str, dict[str, Any]]:
         """Live workers by node name."""
         keys = sorted(self._redis.scan_iter(match=f"{self._prefix}worker:*"))

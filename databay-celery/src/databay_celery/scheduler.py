@@ -12,7 +12,10 @@ compare-and-set and the send loses that one slot; it never sends one twice.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
+import os
+import socket
 import threading
 from typing import Any
 
@@ -128,8 +131,11 @@ class SchedulerService:
     def _lead(self, scheduler: LinkScheduler) -> None:
         scheduler.setup_schedule()
         self.leading.set()
+        client = get_redis(self._app)
+        leader = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
         while not self._stop.is_set():
             delay = scheduler.tick()  # extends the lock first; LockError once it is lost
+            client.set(f"{self._settings.namespace}:leader", leader, px=self._settings.lock_timeout * 1000)
             self._stop.wait(min(delay, self._settings.poll))
 
 

@@ -22,6 +22,7 @@ def cluster_status(planner: CeleryPlanner) -> dict[str, Any]:
         coordinator = Coordinator(client, planner.settings)
         last = coordinator.last_runs()
         return {
+            "leader": coordinator.leader(),
             "workers": coordinator.workers(),
             "queued": coordinator.queue_depth(),
             "links": {key: {"running": coordinator.running(key), "last_run": last.get(key)} for key in planner.keyed_links()},
@@ -32,7 +33,9 @@ def cluster_status(planner: CeleryPlanner) -> dict[str, Any]:
 
 def format_status(status: dict[str, Any]) -> str:
     """The status as short tables."""
-    lines = [f"workers: {len(status['workers'])}   queued: {status['queued']}"]
+    leader = status["leader"]
+    leading = "none leading" if leader is None else f"pid {leader['pid']} on {leader['host']} leading"
+    lines = [f"scheduler: {leading}", f"workers: {len(status['workers'])}   queued: {status['queued']}"]
     for name, facts in status["workers"].items():
         lines.append(f"  {name}  pid {facts['pid']}  concurrency {facts['concurrency']}")
     lines.append("links:")

@@ -1,0 +1,64 @@
+"""The links the cluster tests run, defined in Python (``databay celery worker cluster_links:planner``).
+
+Each record names its link and slot; the sink appends one JSON line per record, with the
+worker's PID, to ``$DATABAY_TEST_SINK`` (O_APPEND: whole lines, whichever process writes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from databay_celery import CeleryPlanner, current_slot
+
+from databay import Inlet, Link, Outlet
+
+
+class SlotInlet(Inlet):
+    """One record per transfer naming its slot; takes ``DATABAY_TEST_PULL_SECONDS`` to pull."""
+
+    def pull(self, update):
+        time.sleep(float(os.environ.get("DATABAY_TEST_PULL_SECONDS", "0")))
+        slot = current_slot()
+        return {"link": slot.link, "slot": slot.ms}
+
+
+class SinkOutlet(Outlet):
+    """Appends each record as a JSON line; marks its start and shutdown in the same file."""
+
+    def __init__(self):
+        super().__init__()
+        self.path = os.environ["DATABAY_TEST_SINK"]
+
+    def _write(self, entry):
+        line = (json.dumps(entry) + "\n").encode()
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(descriptor, line)
+        finally:
+            os.close(descriptor)
+
+    def on_start(self):
+        self._write({"event": "start", "pid": os.getpid()})
+
+    def on_shutdown(self):
+        self._write({"event": "shutdown", "pid": os.getpid()})
+
+    def push(self, records, update):
+        for record in records:
+            self._write({**record.payload, "pid": os.getpid(), "at": time.time()})
+
+
+def planner():
+    links_count = int(os.environ.get("DATABAY_TEST_LINKS", "3"))
+    interval = float(os.environ.get("DATABAY_TEST_INTERVAL", "1"))
+    sink = SinkOutlet()
+    links = [Link(SlotInlet(), sink, interval, tags=f"link{index:02d}") for index in range(links_count)]
+    return CeleryPlanner(
+        links,
+        broker_url=os.environ["DATABAY_TEST_REDIS_URL"],
+        redelivery=float(os.environ.get("DATABAY_TEST_REDELIVERY", "25")),
+        overlap=os.environ.get("DATABAY_TEST_OVERLAP", "skip"),
+        concurrency=int(os.environ.get("DATABAY_TEST_CONCURRENCY", "4")),
+    )

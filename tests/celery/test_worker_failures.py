@@ -1,0 +1,72 @@
+"""Real worker processes: kill -9 one mid-transfer and every slot is still delivered; SIGTERM
+one and its transfer in flight finishes before its nodes shut down."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+from conftest import wait_for
+
+INTERVAL_MS = 1000
+
+
+def _expected(nodes, first):
+    """Every slot of each link's grid from its first delivered slot to the last one published."""
+    return {(link, slot) for link, last in nodes.published().items() for slot in range(first[link], last + 1, INTERVAL_MS)}
+
+
+def test_kill_9_of_a_worker_mid_transfer_loses_no_slot(cluster):
+    nodes = cluster(links=30, interval=1, pull_seconds=0.3, redelivery=6, overlap="concurrent", concurrency=4)
+    workers = [nodes.worker() for _ in range(3)]
+    schedulers = [nodes.scheduler(), nodes.scheduler()]
+    wait_for(lambda: len(nodes.counts()) >= 30 * 8, 60, "eight seconds of slots delivered")
+
+    victim = workers[0]
+    in_flight = wait_for(lambda: nodes.running_in(victim.pid), 10, "the victim to be mid-transfer")
+    os.kill(victim.pid, signal.SIGKILL)
+    killed_at = time.time()
+    victim.wait()
+    wait_for(lambda: len(nodes.counts()) >= 30 * 20, 60, "twenty seconds of slots delivered")
+    for scheduler in schedulers:
+        assert nodes.stop(scheduler) == 0
+
+    delivered = nodes.delivered()
+    first = {}
+    for line in delivered:
+        first[line["link"]] = min(first.get(line["link"], line["slot"]), line["slot"])
+    expected = _expected(nodes, first)
+    wait_for(lambda: expected <= set(nodes.counts()), 30, "every published slot delivered")
+    for worker in workers[1:]:
+        assert nodes.stop(worker) == 0
+
+    delivered = nodes.delivered()
+    counts = nodes.counts()
+    assert expected - set(counts) == set(), nodes.logs()
+    twice = {key for key, count in counts.items() if count > 1}
+    by_victim = {(line["link"], line["slot"]) for line in delivered if line["pid"] == victim.pid}
+    assert twice <= by_victim, "a duplicate that no killed worker explains"
+    redelivered = [
+        line["at"] - killed_at for line in delivered
+        if f"databay:slot:{line['link']}:{line['slot']}" in in_flight and line["pid"] != victim.pid
+    ]
+    assert len(redelivered) >= len(in_flight) - len(twice & by_victim)
+    print(f"{len(expected)} slots, {len(in_flight)} in flight at the kill, redelivered after "
+          f"{max(redelivered, default=0):.1f}s, {len(twice)} duplicate(s)")
+
+
+def test_sigterm_lets_the_transfer_in_flight_finish_then_shuts_nodes_down(cluster):
+    nodes = cluster(links=1, interval=1, pull_seconds=2, redelivery=6)
+    worker = nodes.worker()
+    scheduler = nodes.scheduler()
+    in_flight = wait_for(lambda: nodes.running_in(worker.pid), 30, "a transfer in flight")
+    assert nodes.stop(scheduler) == 0
+    assert nodes.stop(worker) == 0
+    _, _, link, slot = in_flight[0].split(":")
+    lines = [json.loads(line) for line in nodes.sink.read_text().splitlines()]
+    pushed = lines.index(next(line for line in lines if (line.get("link"), line.get("slot")) == (link, int(slot))))
+    assert nodes.events("shutdown") == [worker.pid]
+    assert lines.index({"event": "shutdown", "pid": worker.pid}) > pushed  # nodes shut down after the push
+    assert nodes.redis.get(in_flight[0]) == b"done:delivered"
