@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
+import time
 import weakref
 from abc import ABC, abstractmethod
 from typing import Any, Union
@@ -24,6 +25,7 @@ from databay.engine.transfer import run_transfer
 from databay.errors import MissingLinkError, PlannerNotRunningError
 from databay.link import Link
 from databay.logs import log_failure
+from databay.stats import LinkStats, LinkTally
 
 __all__ = ["BasePlanner"]
 
@@ -72,6 +74,7 @@ class BasePlanner(ABC):
         """The exception that stopped the last run (``ignore_exceptions=False``), else None.
         ``start()`` returns normally either way, as in databay 0.3; check this after it returns."""
         self._runtime = Runtime(type(self).__name__, threads, overlap, max_instances)
+        self._running_since: float | None = None  # monotonic; staleness counts from the start
         _register_at_exit(self)
         if links is not None:
             self.add_links(links)
@@ -110,6 +113,9 @@ class BasePlanner(ABC):
             if link in self._links:
                 raise ValueError(f"{self!r} already governs {link!r}")
         self._links += links
+        for link in links:
+            if link._tally is None:
+                link._tally = LinkTally(self._unique_name(".".join(link.tags) or "link"))
         if not self._hold_while_running(links):
             for link in links:
                 self._links.remove(link)
@@ -117,6 +123,26 @@ class BasePlanner(ABC):
         for link in links:
             self._schedule(link)
             _LOGGER.info("Added link: %s", link)
+
+    def _unique_name(self, name: str) -> str:
+        taken = {link._tally.name for link in self._links if link._tally is not None}
+        number = 2
+        unique = name
+        while unique in taken:
+            unique, number = f"{name}#{number}", number + 1
+        return unique
+
+    def stats(self) -> dict[str, LinkStats]:
+        """Each link's figures (:class:`~databay.stats.LinkStats`), by its name (tags joined
+        with dots): transfers, failures, records pulled, pushed, rejected and spilled, retries,
+        durations, last success and failure, and whether it is stale (not succeeded for three
+        intervals while the planner runs)."""
+        running_since = self._running_since if self.running else None
+        return {
+            link._tally.name: link._tally.stats(link.interval.total_seconds(), running_since)
+            for link in list(self._links)
+            if link._tally is not None
+        }
 
     def _hold_while_running(self, links: list[Link]) -> bool:
         """Start the nodes of links added to a running planner, on its loop; before its loop is
@@ -214,6 +240,7 @@ class BasePlanner(ABC):
     async def _main(self) -> None:
         runtime = self._runtime
         self.exception, self._flush_buffers = None, True
+        self._running_since = time.monotonic()
         start_error = runtime.hold(list(self._links), self._ignore_exceptions)
         if start_error is not None:
             self.exception = start_error

@@ -1,8 +1,20 @@
-"""Core's own nodes, registered through the same hooks any plugin uses."""
+"""Core's own nodes, observer and monitoring endpoint, registered through the same hooks any plugin uses."""
 
 from __future__ import annotations
 
-from databay.hookspecs import Register, hookimpl
+from databay.hookspecs import Register, RegisterRoute, hookimpl
+from databay.stats import delivery_retry, records_rejected, records_spilled, transfer_finished
+
+__all__ = [
+    "register_inlets",
+    "register_outlets",
+    "register_monitoring_routes",
+    # Core's observer, behind BasePlanner.stats() (databay.stats).
+    "transfer_finished",
+    "delivery_retry",
+    "records_rejected",
+    "records_spilled",
+]
 
 
 @hookimpl
@@ -24,3 +36,10 @@ def register_outlets(register: Register) -> None:
 
     for outlet in (NullOutlet, PrintOutlet, FileOutlet, CsvOutlet):
         register(outlet)
+
+
+@hookimpl
+def register_monitoring_routes(register: RegisterRoute) -> None:
+    from databay.monitoring import healthz
+
+    register("/healthz", healthz)

@@ -27,6 +27,7 @@ from databay.logs import log_failure
 from databay.node import Node
 from databay.outlet import Outlet
 from databay.processing import Grouper, Processor, as_callables
+from databay.stats import LinkTally
 from databay.support.buffers import Buffer, adopt_buffers
 from databay.update import Update
 
@@ -108,6 +109,7 @@ class Link:
         self.undelivered = 0
         """Records this link failed to deliver and did not spill (lost), since it was made."""
         self._deliverer = None if delivery is None else Deliverer(self, delivery)
+        self._tally: LinkTally | None = None  # counts for BasePlanner.stats(), once a planner holds the link
 
     # -- nodes ---------------------------------------------------------------------------
 

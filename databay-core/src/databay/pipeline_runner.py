@@ -7,9 +7,14 @@ import enum
 import logging
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 from databay.logs import log_failure
+from databay.monitoring import DEFAULT_HOST, MonitoringServer
 from databay.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from databay.base_planner import BasePlanner
 
 __all__ = ["Outcome", "run_once", "run_until_signalled"]
 
@@ -53,11 +58,34 @@ def run_once(pipeline: Pipeline) -> Outcome:
     return _report(lost, failed)
 
 
-def run_until_signalled(pipeline: Pipeline, shutdown_timeout: float | None = 10.0) -> Outcome:
+def run_until_signalled(
+    pipeline: Pipeline,
+    shutdown_timeout: float | None = 10.0,
+    metrics_port: int | None = None,
+    metrics_host: str = DEFAULT_HOST,
+) -> Outcome:
     """Run the planner until SIGINT/SIGTERM (or until it stops on an exception), then shut down
     gracefully: running transfers finish (cancelled after ``shutdown_timeout`` seconds),
-    buffers release what they hold, batches spilled in memory get one more try, nodes shut down."""
+    buffers release what they hold, batches spilled in memory get one more try, nodes shut down.
+
+    With ``metrics_port`` (0: a free one), the monitoring endpoints (``/healthz``, and ``/metrics``
+    with databay-prometheus) are served on ``metrics_host`` for as long as the planner runs.
+    """
     planner = pipeline.planner
+    if planner is None:
+        raise ValueError("a pipeline without a [planner] runs only once (run_once)")
+    if metrics_port is None:
+        return _run_planner(planner, shutdown_timeout)
+    try:
+        server = MonitoringServer(planner, metrics_port, metrics_host)
+    except OSError as error:
+        _LOGGER.error("Cannot serve monitoring on %s port %d: %s", metrics_host, metrics_port, error)
+        return _report(0, failed=True)
+    with server:
+        return _run_planner(planner, shutdown_timeout)
+
+
+def _run_planner(planner: BasePlanner, shutdown_timeout: float | None) -> Outcome:
     stop = threading.Event()
     previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
     crashed: list[BaseException] = []

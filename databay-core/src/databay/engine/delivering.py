@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, wait_random_exponential
 
 from databay.delivery import Delivery, RejectedRecords
+from databay.engine.observing import DELIVERY_RETRY, RECORDS_REJECTED, RECORDS_SPILLED, TransferResult
 from databay.engine.spill import MemorySpill, SpillQueue, SqliteSpillStore
 from databay.logs import log_failure
 from databay.record import Record
@@ -107,12 +108,15 @@ class Deliverer:
 
     # -- delivering ---------------------------------------------------------------------------
 
-    async def deliver(self, outlet: Outlet, records: list[Record], update: Update, offload: bool) -> None:
+    async def deliver(
+        self, outlet: Outlet, records: list[Record], update: Update, offload: bool, result: TransferResult
+    ) -> None:
         """Redeliver what ``outlet`` is owed, then push it ``records``; spill what it refuses.
 
         One delivery per outlet at a time, so transfers running side by side neither push a
         spilled batch twice nor overtake it. Cancelled (a shutdown past its timeout), the batch is
-        spilled before the cancellation goes on: it was neither delivered nor lost.
+        spilled before the cancellation goes on: it was neither delivered nor lost. What was
+        pushed, spilled or given up on goes in ``result``.
         """
         queue = self._queue(outlet)
         settled = False  # delivered or spilled
@@ -120,21 +124,21 @@ class Deliverer:
             async with self._turn(outlet):
                 while (oldest := queue.oldest()) is not None:
                     batch_id, queued = oldest
-                    error = await self._push(outlet, queued, update, offload, attempts=1)
+                    error = await self._push(outlet, queued, update, offload, result, attempts=1)
                     if error is not None:
                         settled = True
-                        self._spill(outlet, queue, records, update, f"behind {len(queue)} spilled record(s)", error)
+                        self._spill(outlet, queue, records, update, result, f"behind {len(queue)} spilled record(s)", error)
                         return
                     queue.remove(batch_id)
                     _LOGGER.info("%s redelivered %d spilled record(s) to %r", update, len(queued), outlet)
                 attempts = self._delivery.retries + 1
-                error = await self._push(outlet, records, update, offload, attempts)
+                error = await self._push(outlet, records, update, offload, result, attempts)
                 settled = True
                 if error is not None:
-                    self._spill(outlet, queue, records, update, f"after {attempts} attempt(s)", error)
+                    self._spill(outlet, queue, records, update, result, f"after {attempts} attempt(s)", error)
         except asyncio.CancelledError:
             if not settled:
-                self._spill(outlet, queue, records, update, "before a shutdown cancelled the push", None)
+                self._spill(outlet, queue, records, update, result, "before a shutdown cancelled the push", None)
             raise
 
     def _turn(self, outlet: Outlet) -> asyncio.Lock:
@@ -146,7 +150,8 @@ class Deliverer:
         return held[1]
 
     async def _push(
-        self, outlet: Outlet, records: list[Record], update: Update, offload: bool, attempts: int
+        self, outlet: Outlet, records: list[Record], update: Update, offload: bool, result: TransferResult,
+        attempts: int,
     ) -> Exception | None:
         """Push with retries; the error it finally failed with, or None once delivered
         (records it rejected one by one go to the dead letter).
@@ -154,7 +159,7 @@ class Deliverer:
         The first attempt is made directly, so the happy path pays nothing for the retry policy;
         after a failure tenacity runs the rest, backing off as if it had made the first one too.
         """
-        error = await self._attempt(outlet, records, update, offload)
+        error = await self._attempt(outlet, records, update, offload, result)
         if error is None or attempts == 1:
             return error
         first, longest = self._delivery.backoff
@@ -162,57 +167,78 @@ class Deliverer:
             stop=stop_after_attempt(attempts - 1),
             wait=wait_random_exponential(multiplier=first * 2, max=longest),  # attempt 2 on: first * 2 ** (n - 1)
             retry=retry_if_result(lambda failure: failure is not None),
-            before_sleep=lambda state: _log_retry(
+            before_sleep=lambda state: self._retrying(
                 update, outlet, state.attempt_number + 1, attempts, _result(state), _next_wait(state)
             ),
             retry_error_callback=_result,
         )
         first_wait = wait_random_exponential(multiplier=first, max=longest)(RetryCallState(retrying, None, (), {}))
-        _log_retry(update, outlet, 1, attempts, error, first_wait)
+        self._retrying(update, outlet, 1, attempts, error, first_wait)
         await asyncio.sleep(first_wait)
-        failure: Exception | None = await retrying(self._attempt, outlet, records, update, offload)
+        failure: Exception | None = await retrying(self._attempt, outlet, records, update, offload, result)
         return failure
 
-    async def _attempt(self, outlet: Outlet, records: list[Record], update: Update, offload: bool) -> Exception | None:
+    async def _attempt(
+        self, outlet: Outlet, records: list[Record], update: Update, offload: bool, result: TransferResult
+    ) -> Exception | None:
         """One push; the error, or None when the outlet took the batch (rejecting some of it, maybe)."""
-        from databay.engine.transfer import push_to  # transfer imports this module
+        from databay.engine.transfer import note_pushed, push_to  # transfer imports this module
 
         try:
             await push_to(self._link, outlet, records, update, offload)
         except RejectedRecords as rejected:
+            note_pushed(result, outlet, len(records) - len(rejected.rejected))
             await self._dead_letter(outlet, rejected, update, offload)
         except Exception as error:
             return error
+        else:
+            note_pushed(result, outlet, len(records))
         return None
 
+    def _retrying(
+        self, update: Update, outlet: Outlet, attempt: int, attempts: int, error: Exception | None, wait: float
+    ) -> None:
+        """Attempt ``attempt`` of ``attempts`` failed and another follows after ``wait``: log it, tell observers."""
+        _LOGGER.warning(
+            "%s push to %r failed (attempt %d of %d): %s; retrying in %.1fs",
+            update, outlet, attempt, attempts, _describe(error), wait,
+        )
+        DELIVERY_RETRY(self._link, update, outlet, attempt, error, wait)
+
     def _spill(
-        self, outlet: Outlet, queue: SpillQueue, records: list[Record], update: Update, reason: str,
-        error: Exception | None,
+        self, outlet: Outlet, queue: SpillQueue, records: list[Record], update: Update, result: TransferResult,
+        reason: str, error: Exception | None,
     ) -> None:
         """Queue a batch an outlet did not take; if even that fails, count and report it as lost."""
+        if error is not None:
+            result.failures.append(error)
         if not records:
             return
         try:
             queue.append(records)
         except Exception as spill_error:  # unpicklable payload, disk full: say so, never drop quietly
             self._link.undelivered += len(records)
+            result.failures.append(spill_error)
             log_failure(
                 _LOGGER, spill_error, "%s %r did not take %d record(s) %s (%s), and spilling them failed (%s): lost",
                 update, outlet, len(records), reason, _describe(error), _describe(spill_error),
             )
             return
+        result.spilled[outlet] = result.spilled.get(outlet, 0) + len(records)
         _LOGGER.error(
             "%s %r did not take %d record(s) %s (%s); spilled %s, %d waiting",
             update, outlet, len(records), reason, _describe(error),
             "to disk" if queue.durable else "in memory", len(queue),
         )
+        RECORDS_SPILLED(self._link, update, outlet, len(records))
 
     async def _dead_letter(self, outlet: Outlet, rejected: RejectedRecords, update: Update, offload: bool) -> None:
-        """Send rejected records to the dead letter, each naming link, outlet and error."""
+        """Send rejected records to the dead letter, each naming link, outlet and error (observers hear of them first)."""
         from databay.engine.transfer import push_to
 
         if not rejected.rejected:
             return
+        RECORDS_REJECTED(self._link, update, outlet, rejected.rejected)
         dead_letter = self._delivery.dead_letter
         first_error = rejected.rejected[0][1]
         if dead_letter is None:
@@ -294,13 +320,6 @@ def _key(outlet: Outlet, outlets: list[Outlet]) -> str:
 def _describe(error: BaseException | None) -> str:
     """An error for a log line: type and message, with secrets in URLs masked."""
     return "no error" if error is None else redact_text(f"{type(error).__name__}: {error}")
-
-
-def _log_retry(update: Update, outlet: Outlet, attempt: int, attempts: int, error: Exception | None, wait: float) -> None:
-    _LOGGER.warning(
-        "%s push to %r failed (attempt %d of %d): %s; retrying in %.1fs",
-        update, outlet, attempt, attempts, _describe(error), wait,
-    )
 
 
 def _result(state: RetryCallState) -> Exception | None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from databay.copying import copy_records
+from databay.delivery import RejectedRecords
+from databay.engine.observing import RECORDS_REJECTED, TRANSFER_FINISHED, TRANSFER_STARTED, TransferResult
 from databay.processing import apply_grouper, apply_processor, describe
 
 if TYPE_CHECKING:
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
     from databay.record import Record
     from databay.update import Update
 
-__all__ = ["run_transfer", "run_inline", "run_blocking"]
+__all__ = ["run_transfer", "run_inline", "run_blocking", "push_to", "note_pushed"]
 
 T = TypeVar("T")
 _LOGGER = logging.getLogger("databay.Link")
@@ -65,42 +68,62 @@ def _in_running_loop() -> bool:
 
 
 async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) -> None:
-    """Run one transfer of ``link``; ``offload`` sends blocking sync nodes to worker threads."""
+    """Run one transfer of ``link``; ``offload`` sends blocking sync nodes to worker threads.
+    Observers hear of its start and of how it finished (:mod:`databay.engine.observing`)."""
     update = link._next_update()
+    started = TRANSFER_STARTED.current()
+    if started:
+        TRANSFER_STARTED.notify(started, link, update)
+    result = TransferResult()
+    start = time.perf_counter()
     deliverer = link._deliverer
-    if deliverer is None:
-        await _transfer(link, update, pull, offload, [])
-    else:
-        if pull and deliverer.full:
-            deliverer.refuse_pull(update)
-            pull = False
-        pulled: list[Inlet] = []
-        deliverer.began()
-        failed = True
-        try:
-            await _transfer(link, update, pull, offload, pulled)
-            failed = False
-        finally:
-            deliverer.finished(update, [] if failed else pulled, failed)
+    try:
+        if deliverer is None:
+            await _transfer(link, update, pull, offload, result)
+        else:
+            if pull and deliverer.full:
+                deliverer.refuse_pull(update)
+                pull = False
+            deliverer.began()
+            failed = True
+            try:
+                await _transfer(link, update, pull, offload, result)
+                failed = False
+            finally:
+                deliverer.finished(update, [] if failed else list(result.pulled), failed)
+    except BaseException as error:  # a cancelled transfer did not finish either
+        result.error = error
+        raise
+    finally:
+        result.duration = time.perf_counter() - start
+        finished = TRANSFER_FINISHED.current()
+        if finished:
+            TRANSFER_FINISHED.notify(finished, link, update, result)
+        # Break the cycle error -> traceback -> frames -> result, so a dropped link is freed at
+        # once (and with it its Delivery's state lock), not at the next garbage collection.
+        result.error = None
+        if result.failures:
+            result.failures = []
     _LOGGER.debug("%s done", update)
 
 
-async def _transfer(link: Link, update: Update, pull: bool, offload: bool, pulled: list[Inlet]) -> None:
-    records = await _pull_all(link, update, offload, pulled) if pull else []
-    for batch in _batches(link, records, update):
-        await _push_all(link, batch, update, offload)
+async def _transfer(link: Link, update: Update, pull: bool, offload: bool, result: TransferResult) -> None:
+    records = await _pull_all(link, update, offload, result) if pull else []
+    for batch in _batches(link, records, update, result):
+        await _push_all(link, batch, update, offload, result)
 
 
-async def _pull_all(link: Link, update: Update, offload: bool, pulled_from: list[Inlet]) -> list[Record]:
+async def _pull_all(link: Link, update: Update, offload: bool, result: TransferResult) -> list[Record]:
     """Pull every inlet, keeping inlet order; concurrent pulls overlap up to ``inlet_concurrency``.
-    Inlets that pulled without failing are appended to ``pulled_from``."""
+    Inlets that pulled without failing go in ``result.pulled`` with their record counts."""
     inlets = link.inlets
+    pulled_from = result.pulled
     if not (link._async_inlets or (offload and link._blocking_inlets)):  # the common, all-inline case
         records: list[Record] = []
         for inlet in inlets:
-            pulled_records = _pull(link, inlet, update)
+            pulled_records = _pull(link, inlet, update, result)
             if pulled_records is not None:
-                pulled_from.append(inlet)
+                pulled_from[inlet] = len(pulled_records)
                 records += pulled_records
         return records
     if len(inlets) == 1 and inlets[0].is_async:  # one awaited pull: no task scope or bookkeeping
@@ -109,9 +132,9 @@ async def _pull_all(link: Link, update: Update, offload: bool, pulled_from: list
             inlet._begin_pull()
             records = inlet._to_records(await inlet.pull(update))
         except Exception as error:
-            link._failed(error, "inlet", inlet, update)
+            _failed(link, result, error, "inlet", inlet, update)
             return []
-        pulled_from.append(inlet)
+        pulled_from[inlet] = len(records)
         return records
     pulled: list[list[Record] | None] = [None] * len(inlets)
     concurrent: list[Coroutine[Any, Any, None]] = []
@@ -119,25 +142,33 @@ async def _pull_all(link: Link, update: Update, offload: bool, pulled_from: list
     try:
         for index, inlet in enumerate(inlets):
             if inlet.is_async or _threaded(link, inlet, offload):
-                concurrent.append(_pull_concurrently(link, inlet, update, pulled, index, limit))
+                concurrent.append(_pull_concurrently(link, inlet, update, pulled, index, limit, result))
             else:
-                pulled[index] = _pull(link, inlet, update)
+                pulled[index] = _pull(link, inlet, update, result)
     except BaseException:
         _close(concurrent)
         raise
     await _all(concurrent)
-    pulled_from += [inlet for inlet, records in zip(inlets, pulled, strict=True) if records is not None]
+    for inlet, inlet_records in zip(inlets, pulled, strict=True):
+        if inlet_records is not None:
+            pulled_from[inlet] = len(inlet_records)
     return [record for records in pulled if records for record in records]
 
 
-def _pull(link: Link, inlet: Inlet, update: Update) -> list[Record] | None:
+def _pull(link: Link, inlet: Inlet, update: Update, result: TransferResult) -> list[Record] | None:
     """One sync pull; None when it failed (and the failure was ignored)."""
     try:
         inlet._begin_pull()
         return inlet._to_records(inlet.pull(update))
     except Exception as error:
-        link._failed(error, "inlet", inlet, update)
+        _failed(link, result, error, "inlet", inlet, update)
         return None
+
+
+def _failed(link: Link, result: TransferResult, error: Exception, stage: str, node: object, update: Update, **counts: int) -> None:
+    """A node failed: raise it from the transfer, or (ignoring exceptions) log it and note it in ``result``."""
+    link._failed(error, stage, node, update, **counts)
+    result.failures.append(error)  # reached only when the link ignores exceptions
 
 
 async def _pull_concurrently(
@@ -147,6 +178,7 @@ async def _pull_concurrently(
     pulled: list[list[Record] | None],
     index: int,
     limit: asyncio.Semaphore | None,
+    result: TransferResult,
 ) -> None:
     try:
         if limit is not None:
@@ -162,41 +194,41 @@ async def _pull_concurrently(
                 limit.release()
         pulled[index] = inlet._to_records(data)
     except Exception as error:
-        link._failed(error, "inlet", inlet, update)
+        _failed(link, result, error, "inlet", inlet, update)
 
 
-def _batches(link: Link, records: list[Record], update: Update) -> list[list[Record]]:
+def _batches(link: Link, records: list[Record], update: Update, result: TransferResult) -> list[list[Record]]:
     """Link processors, then groupers; a failing one is skipped when ignoring exceptions."""
     for processor in link.processors:
         try:
             records = apply_processor(processor, records, link)
         except Exception as error:
-            link._failed(error, "processor", describe(processor), update, dropped_if_raised=len(records))
+            _failed(link, result, error, "processor", describe(processor), update, dropped_if_raised=len(records))
     batches = [records]
     for grouper in link.groupers:
         try:
             batches = apply_grouper(grouper, batches, link)
         except Exception as error:
-            link._failed(error, "grouper", describe(grouper), update, dropped_if_raised=sum(map(len, batches)))
+            _failed(link, result, error, "grouper", describe(grouper), update, dropped_if_raised=sum(map(len, batches)))
     return batches
 
 
-async def _push_all(link: Link, batch: list[Record], update: Update, offload: bool) -> None:
+async def _push_all(link: Link, batch: list[Record], update: Update, offload: bool, result: TransferResult) -> None:
     """Every outlet gets the batch: concurrently where a push can wait (async, offloaded, or
     under a Delivery, whose retries back off), inline otherwise."""
     deliverer = link._deliverer
     concurrent: list[Coroutine[Any, Any, None]] = []
     try:
         for outlet in link.outlets:
-            records = _records_for(link, outlet, batch, update)
+            records = _records_for(link, outlet, batch, update, result)
             if records is None:
                 continue
             if deliverer is not None:
-                concurrent.append(deliverer.deliver(outlet, records, update, offload))
+                concurrent.append(deliverer.deliver(outlet, records, update, offload, result))
             elif outlet.is_async or _threaded(link, outlet, offload):
-                concurrent.append(_push(link, outlet, records, update, offload))
+                concurrent.append(_push(link, outlet, records, update, offload, result))
             else:
-                _push_inline(link, outlet, records, update)
+                _push_inline(link, outlet, records, update, result)
     except BaseException:
         _close(concurrent)
         raise
@@ -219,25 +251,50 @@ async def push_to(link: Link, outlet: Outlet, records: list[Record], update: Upd
         outlet.push(records, update)
 
 
-async def _push(link: Link, outlet: Outlet, records: list[Record], update: Update, offload: bool) -> None:
+async def _push(
+    link: Link, outlet: Outlet, records: list[Record], update: Update, offload: bool, result: TransferResult
+) -> None:
     try:
         await push_to(link, outlet, records, update, offload)
     except asyncio.CancelledError:  # a shutdown past its timeout: these records did not arrive
         link.undelivered += len(records)
         raise
     except Exception as error:
-        link._failed(error, "outlet", outlet, update, undelivered=len(records))
+        _push_failed(link, outlet, records, update, result, error)
+    else:
+        note_pushed(result, outlet, len(records))
 
 
-def _push_inline(link: Link, outlet: Outlet, records: list[Record], update: Update) -> None:
+def _push_inline(link: Link, outlet: Outlet, records: list[Record], update: Update, result: TransferResult) -> None:
     """A sync push, without the coroutine (the all-sync hot path)."""
     try:
         outlet.push(records, update)
     except Exception as error:
-        link._failed(error, "outlet", outlet, update, undelivered=len(records))
+        _push_failed(link, outlet, records, update, result, error)
+    else:  # note_pushed, inlined on the hot path
+        pushed = result.pushed
+        pushed[outlet] = pushed.get(outlet, 0) + len(records)
 
 
-def _records_for(link: Link, outlet: Outlet, batch: list[Record], update: Update) -> list[Record] | None:
+def note_pushed(result: TransferResult, outlet: Outlet, count: int) -> None:
+    """Count records ``outlet`` accepted in this transfer."""
+    result.pushed[outlet] = result.pushed.get(outlet, 0) + count
+
+
+def _push_failed(
+    link: Link, outlet: Outlet, records: list[Record], update: Update, result: TransferResult, error: Exception
+) -> None:
+    """Without a Delivery: an outlet that rejected records one by one took the rest (observers hear
+    of both); any failure is the outlet's, raised or (ignoring exceptions) noted."""
+    if isinstance(error, RejectedRecords):
+        note_pushed(result, outlet, len(records) - len(error.rejected))
+        RECORDS_REJECTED(link, update, outlet, error.rejected)
+    _failed(link, result, error, "outlet", outlet, update, undelivered=len(records))
+
+
+def _records_for(
+    link: Link, outlet: Outlet, batch: list[Record], update: Update, result: TransferResult
+) -> list[Record] | None:
     """The outlet's own view of a batch: a copy (unless disabled), then its processors; None
     when a processor failed (and the failure was ignored)."""
     records = copy_records(batch) if link.copy_records else batch
@@ -245,7 +302,7 @@ def _records_for(link: Link, outlet: Outlet, batch: list[Record], update: Update
         for processor in outlet.processors:
             records = apply_processor(processor, records, outlet)
     except Exception as error:
-        link._failed(error, "outlet", outlet, update, undelivered=len(batch))
+        _failed(link, result, error, "outlet", outlet, update, undelivered=len(batch))
         return None
     return records
 

@@ -1,0 +1,153 @@
+"""The monitoring HTTP server of ``databay run --metrics-port``: a stdlib ``ThreadingHTTPServer``
+serving the endpoints plugins register through the ``register_monitoring_routes`` hook.
+
+Core registers ``/healthz`` (:func:`healthz`); databay-prometheus registers ``/metrics``. GET
+only; an unknown path answers 404 listing the endpoints, and ``/metrics`` without an exporter
+says what to install. No body ever shows a credential: link names are tags, errors are redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+from databay.engine.observing import GuardedHook
+from databay.redaction import redact_text
+
+if TYPE_CHECKING:
+    from databay.base_planner import BasePlanner
+    from databay.hookspecs import RouteHandler
+
+__all__ = ["DEFAULT_HOST", "MonitoringServer", "healthz", "routes"]
+
+DEFAULT_HOST = "127.0.0.1"
+"""Where the server listens unless told otherwise: this machine only."""
+
+_LOGGER = logging.getLogger("databay.monitoring")
+_JSON = "application/json"
+_TEXT = "text/plain; charset=utf-8"
+_METRICS_HINT = "No metrics exporter is installed. Install one with: pip install databay-prometheus\n"
+
+
+def routes() -> dict[str, RouteHandler]:
+    """Every endpoint plugins register, by path (a plugin whose registration fails is logged and skipped)."""
+    table: dict[str, RouteHandler] = {}
+
+    def register(path: str, handler: RouteHandler) -> None:
+        if not path.startswith("/"):
+            raise ValueError(f"a monitoring route must start with '/', got {path!r}")
+        table[path] = handler
+
+    GuardedHook("register_monitoring_routes")(register)
+    return table
+
+
+def healthz(planner: BasePlanner) -> tuple[int, str, bytes]:
+    """200 while the planner runs and every link has succeeded within three of its intervals;
+    503 otherwise, naming the stale links. Links whose last transfer failed are listed as
+    ``failing`` either way: one failure is not yet unhealthy, a link that stays down turns stale."""
+    stats = planner.stats()
+    stale = sorted(name for name, link in stats.items() if link.stale)
+    failing = sorted(
+        name for name, link in stats.items()
+        if link.last_failure is not None and (link.last_success is None or link.last_failure > link.last_success)
+    )
+    running = planner.running
+    healthy = running and not stale
+    body = {
+        "status": "ok" if healthy else ("stale" if running else f"planner {planner.state.value}"),
+        "stale": stale,
+        "failing": failing,
+        "links": {
+            name: {
+                "stale": link.stale,
+                "last_success": _iso(link.last_success),
+                "last_failure": _iso(link.last_failure),
+                "last_error": link.last_error,
+            }
+            for name, link in stats.items()
+        },
+    }
+    return (200 if healthy else 503), _JSON, (json.dumps(body, indent=2) + "\n").encode()
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return None if timestamp is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+class MonitoringServer:
+    """Serves the registered endpoints for one planner, on a daemon thread, until :meth:`stop`.
+
+    :param port: 0 picks a free port (see :attr:`url` once started).
+    :param host: the address to bind; the default keeps the endpoints on this machine.
+    """
+
+    def __init__(self, planner: BasePlanner, port: int = 0, host: str = DEFAULT_HOST) -> None:
+        self.planner = planner
+        self.routes = routes()
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="databay-monitoring", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` the server is bound to."""
+        host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}"
+
+    def start(self) -> MonitoringServer:
+        self._thread.start()
+        _LOGGER.info("Serving %s on %s", " and ".join(sorted(self.routes)), self.url)
+        if "/metrics" not in self.routes:
+            _LOGGER.info("No /metrics: %s", _METRICS_HINT.strip())
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; requests in flight finish on their own threads."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> MonitoringServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def respond(self, path: str) -> tuple[int, str, bytes]:
+        """The answer to a GET of ``path`` (its query string ignored)."""
+        handler = self.routes.get(path.split("?", 1)[0])
+        if handler is not None:
+            try:
+                return handler(self.planner)
+            except Exception as error:  # a plugin's handler: its failure is a 500, never a dead server
+                _LOGGER.error("Monitoring endpoint %s failed: %s", path, redact_text(f"{type(error).__name__}: {error}"))
+                return 500, _TEXT, b"Internal error; see the databay log.\n"
+        if path.split("?", 1)[0] == "/metrics":
+            return 404, _TEXT, _METRICS_HINT.encode()
+        listed = "".join(f"  {route}\n" for route in sorted(self.routes))
+        return 404, _TEXT, f"Not found. Endpoints:\n{listed}".encode()
+
+
+def _handler_for(server: MonitoringServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "databay"
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            status, content_type, body = server.respond(self.path)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's name)
+            _LOGGER.debug("%s %s", self.address_string(), format % args)
+
+    return Handler
