@@ -31,10 +31,15 @@ def load_target(target: str, broker_url: str | None = None) -> CeleryPlanner:
     module_name, attribute = target.split(":")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    made = getattr(importlib.import_module(module_name), attribute)()
+    try:
+        made = getattr(importlib.import_module(module_name), attribute)()
+    except Exception as error:
+        raise TargetError(f"{target}: {type(error).__name__}: {error}") from None
     if isinstance(made, CeleryPlanner):
         return made
-    links = [made] if isinstance(made, Link) else list(made)
+    links = [made] if isinstance(made, Link) else made
+    if not isinstance(links, (list, tuple)) or not all(isinstance(link, Link) for link in links):
+        raise TargetError(f"{target} must return a CeleryPlanner, a Link or a list of Links; got {made!r}")
     if broker_url is None:
         raise TargetError(f"{target} returned links: give the cluster's --broker-url (or return a CeleryPlanner)")
-    return CeleryPlanner(links, broker_url=broker_url)
+    return CeleryPlanner(list(links), broker_url=broker_url)
