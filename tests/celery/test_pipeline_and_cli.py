@@ -8,11 +8,12 @@ import subprocess
 import textwrap
 
 import pytest
-from conftest import DATABAY, wait_for
-
-from databay.pipeline import PipelineError, load_pipeline
 from databay_celery import CeleryPlanner
 from databay_celery.loading import TargetError, load_target
+
+from databay.pipeline import PipelineError, load_pipeline
+
+from conftest import DATABAY, wait_for
 
 
 def _pipeline(tmp_path, url, extra=""):
