@@ -56,9 +56,10 @@ class Loader:
         """Load every plugin (once); re-entered from a plugin's import, load those not yet started."""
         with self._lock:
             if self._manager is None:
-                self._manager = self._start()
+                self._start()
             while self._pending:
                 self._load(self._pending.pop(0))
+            assert self._manager is not None
             return self._manager
 
     def implementations(
@@ -88,10 +89,10 @@ class Loader:
             self._manager.unregister(name=plugin.name)
         _LOGGER.warning("databay plugin %r (%s) failed to load: %s", plugin.name, plugin.distribution, plugin.error)
 
-    def _start(self) -> pluggy.PluginManager:
-        manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
-        manager.add_hookspecs(hookspecs)
-        self._manager = manager
+    def _start(self) -> None:
+        """Core's built-ins first (so re-entrant lookups always find them), then every entry point found."""
+        self._manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        self._manager.add_hookspecs(hookspecs)
         core = PluginInfo(CORE_PLUGIN, "databay", version("databay"))
         self.registry.plugins[CORE_PLUGIN] = core
         self._register(core, default_plugins)
@@ -118,7 +119,6 @@ class Loader:
             unknown = sorted(names - set(self.registry.plugins))
             if unknown:
                 _LOGGER.warning("%s names no installed plugin: %s", variable, ", ".join(unknown))
-        return manager
 
     def _load(self, entry_point: EntryPoint) -> None:
         plugin = self.registry.plugins[entry_point.name]
