@@ -260,3 +260,17 @@ def test_loading_is_reentrant_and_guards_each_plugin(tmp_path, monkeypatch):
 
     assert reent_user.LaterPlanner is plugins.node_class("planner", "LaterPlanner") is plugins.node("later:LaterPlanner")
     assert reent_user.RANDOM is RandomIntInlet
+
+
+def test_each_clash_is_told_once_to_each_plugin():
+    inlets = [type("Triple", (databay.Inlet,), {}) for _ in range(3)]
+    registry = _registry_with(*(((name, "inlet", cls) for name, cls in zip("abc", inlets, strict=True))))
+    assert registry.plugins["a"].problems == [
+        "inlet Triple is also registered by b: the plain name is ambiguous, name this one 'a:Triple'",
+        "inlet Triple is also registered by c: the plain name is ambiguous, name this one 'a:Triple'",
+    ]
+    assert registry.plugins["c"].problems == [
+        "inlet Triple is also registered by a, b: the plain name is ambiguous, name this one 'c:Triple'"
+    ]
+    with pytest.raises(AmbiguousNodeError, match="a:Triple .inlet, dist-a., b:Triple .inlet, dist-b., c:Triple"):
+        registry.resolve("Triple", ("inlet",))

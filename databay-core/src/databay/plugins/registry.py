@@ -116,8 +116,8 @@ class Registry:
                 logging.INFO,
             )
         elif same_kind:
-            for clashing in (entry, *same_kind):
-                others = ", ".join(other.plugin.name for other in same_kind + [entry] if other is not clashing)
+            for clashing, clashes_with in [(entry, same_kind), *((other, [entry]) for other in same_kind)]:
+                others = ", ".join(other.plugin.name for other in clashes_with)
                 clashing.plugin.problem(
                     f"{clashing.kind} {clashing.name} is also registered by {others}: "
                     f"the plain name is ambiguous, name this one {clashing.qualified!r}",
