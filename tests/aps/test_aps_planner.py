@@ -3,14 +3,20 @@ import warnings
 import pytest
 
 from databay import Link
+from databay.misc import PlannerTester
 from databay_aps import APSPlanner, ApsPlanner
 
 from databay_testing import CollectOutlet, ListInlet, listed_plugin, track_concurrency
-from planner_checks import Background, PlannerContract, SlowAsyncInlet, check_shutdown_at_exit, wait_for
+from planner_checks import Background, SlowAsyncInlet, check_catch_exceptions_alias, check_shutdown_at_exit, wait_for
 
 
-class TestPlannerContract(PlannerContract):
-    make_planner = staticmethod(ApsPlanner)
+class TestPlannerContract(PlannerTester):
+    def make_planner(self, links=None, **options):
+        return ApsPlanner(links, **options)
+
+
+def test_catch_exceptions_is_a_deprecated_alias():
+    check_catch_exceptions_alias(ApsPlanner)
 
 
 def test_async_links_share_one_loop_thread_not_workers():

@@ -1,10 +1,11 @@
-"""The testers must fail bad nodes, not only pass good ones."""
+"""The testers must fail bad nodes, not only pass good ones; PlannerTester passes core's test planner."""
 
 import unittest
 
 from databay import Inlet, Outlet
+from databay.misc import PlannerTester
 
-from databay_testing import CollectOutlet
+from databay_testing import CollectOutlet, ThreadPlanner
 
 
 def run_case(case_class):
@@ -99,3 +100,15 @@ def test_outlet_tester_fails_mutating_outlet():
 def test_outlet_tester_fails_outlet_that_writes_nothing():
     result = run_case(make_outlet_case(Forgetful, check_written=True))
     assert any("was not written" in str(failure) for _, failure in result.failures)
+
+
+class TestThreadPlannerHonoursTheContract(PlannerTester):
+    """Core's minimal test planner, scheduling from threads of its own, through the shipped PlannerTester."""
+
+    def make_planner(self, links=None, **options):
+        return ThreadPlanner(links, **options)
+
+
+def test_planner_tester_template_itself_is_skipped():
+    result = run_case(PlannerTester)
+    assert result.wasSuccessful() and len(result.skipped) == result.testsRun > 10

@@ -5,16 +5,22 @@ import time
 import pytest
 
 from databay import Link
+from databay.misc import PlannerTester
 from databay_schedule import ScheduleIntervalError, SchedulePlanner
 
 from databay_testing import CollectOutlet, ListInlet, listed_plugin
-from planner_checks import Background, PlannerContract, check_shutdown_at_exit, wait_for
+from planner_checks import Background, check_catch_exceptions_alias, check_shutdown_at_exit, wait_for
 
 Planner = functools.partial(SchedulePlanner, refresh_interval=0.01)
 
 
-class TestPlannerContract(PlannerContract):
-    make_planner = staticmethod(Planner)
+class TestPlannerContract(PlannerTester):
+    def make_planner(self, links=None, **options):
+        return Planner(links, **options)
+
+
+def test_catch_exceptions_is_a_deprecated_alias():
+    check_catch_exceptions_alias(SchedulePlanner)
 
 
 def test_interval_shorter_than_refresh_interval_is_rejected():

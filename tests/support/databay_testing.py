@@ -8,9 +8,11 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from databay import BasePlanner, Inlet, Link, Outlet
+from databay.engine.runtime import State
 from databay.outlet import Processor
 
 
@@ -84,7 +86,8 @@ class FailingOutlet(Outlet):
 
 
 class ThreadPlanner(BasePlanner):
-    """A minimal real planner: one thread per link, transferring every interval.
+    """A minimal real planner: one thread per link, starting a transfer every interval (through
+    ``BasePlanner._transfer``, the way for planners that schedule from threads of their own).
 
     It takes BasePlanner's arguments as they are: its own state is made on first use, since
     BasePlanner's constructor already schedules the links it is given.
@@ -109,15 +112,20 @@ class ThreadPlanner(BasePlanner):
         link.set_job(None)
 
     def _spawn(self, link: Link) -> None:
-        def loop() -> None:
-            while not self._stop.wait(link.interval.total_seconds()):
+        def loop() -> None:  # a fixed rate; each due transfer from a thread of its own, so they can overlap
+            interval, due = link.interval.total_seconds(), time.monotonic()
+            while not self._stop.wait(max(0.0, (due := due + interval) - time.monotonic())):
                 if link.job is None:
                     return
-                self._transfer(link)
+                threading.Thread(target=self._transfer_if_running, args=(link,), daemon=True).start()
 
         thread = threading.Thread(target=loop, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _transfer_if_running(self, link: Link) -> None:
+        if self.state is State.RUNNING:  # not a late one after the stop: that would transfer outside the planner
+            self._transfer(link)
 
     def _start_planner(self) -> None:
         self._running = True

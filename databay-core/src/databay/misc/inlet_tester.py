@@ -10,12 +10,12 @@ Subclass it and implement :meth:`InletTester.get_inlet` (returning one inlet or 
 from __future__ import annotations
 
 import functools
-import unittest
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from databay.inlet import Inlet
 from databay.link import Link
+from databay.misc.template import TesterTemplate
 from databay.outlet import Outlet
 from databay.record import Record
 
@@ -61,8 +61,10 @@ class _Collect(Outlet):
         self.records.extend(records)
 
 
-class InletTester(unittest.TestCase):
+class InletTester(TesterTemplate):
     """Checks records, global and local metadata, and pulling, for the inlets of :meth:`get_inlet`."""
+
+    __test__ = False  # a template: its subclasses are collected (TesterTemplate)
 
     gmetadata = {"InletTester.global": "global"}
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
-import unittest
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from databay.inlet import Inlet
 from databay.link import Link
+from databay.misc.template import TesterTemplate
 from databay.outlet import Outlet
 from databay.record import Record
 from databay.update import Update
@@ -48,8 +48,10 @@ class _Replay(Inlet):
         return self.records
 
 
-class OutletTester(unittest.TestCase):
+class OutletTester(TesterTemplate):
     """Checks pushing, empty pushes, start/shutdown, and that pushing never modifies records."""
+
+    __test__ = False  # a template: its subclasses are collected (TesterTemplate)
 
     def get_outlet(self) -> Outlet | list[Outlet]:
         """Implement this method to return instances of your outlet class."""
