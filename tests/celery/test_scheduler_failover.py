@@ -9,7 +9,7 @@ import os
 import signal
 import time
 
-from conftest import wait_for
+from celery_cluster import wait_for
 
 
 def _queued_slots(client):

