@@ -34,7 +34,7 @@ def test_plugins_json_lists_example_and_reports_broken():
     listed = {plugin["name"]: plugin for plugin in json.loads(result.stdout)}
     example = listed["example"]
     assert example["distribution"] == "databay-example" and example["version"] == "0.1.0"
-    assert example["inlets"] == ["CountingInlet"] and example["outlets"] == ["MemoryOutlet"]
+    assert example["inlets"] == ["CountingInlet", "JsonFeedInlet"] and example["outlets"] == ["MemoryOutlet"]
     assert "register_commands" in example["hooks"]
     broken = listed["broken"]
     assert broken["distribution"] == "databay-broken"

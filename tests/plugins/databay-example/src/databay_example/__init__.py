@@ -1,52 +1,36 @@
-"""A third-party plugin exactly as an outside author would write one."""
+"""A third-party databay plugin, exactly as an outside author would write one.
+
+The ``databay`` entry point in pyproject.toml names this module; databay loads it and calls the
+hook implementations below (each marked ``@databay.hookimpl``) to learn what the plugin adds.
+"""
 
 from __future__ import annotations
 
 import click
 
 import databay
-from databay import Inlet, Outlet
+from databay.hookspecs import Register
+from databay_example.nodes import CountingInlet, JsonFeedInlet, MemoryOutlet
 
-
-class CountingInlet(Inlet):
-    """Produces ``count`` consecutive integers per transfer, continuing where it stopped."""
-
-    def __init__(self, count: int = 3, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.count = count
-        self.next = 0
-
-    def pull(self, update):
-        start, self.next = self.next, self.next + self.count
-        return list(range(start, self.next))
-
-
-class MemoryOutlet(Outlet):
-    """Keeps every payload pushed to it in ``payloads``."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.payloads: list = []
-
-    def push(self, records, update):
-        self.payloads.extend(record.payload for record in records)
+__all__ = ["CountingInlet", "JsonFeedInlet", "MemoryOutlet"]
 
 
 @databay.hookimpl
-def register_inlets(register):
+def register_inlets(register: Register) -> None:
     register(CountingInlet)
+    register(JsonFeedInlet)
 
 
 @databay.hookimpl
-def register_outlets(register):
+def register_outlets(register: Register) -> None:
     register(MemoryOutlet)
 
 
 @databay.hookimpl
-def register_commands(cli):
+def register_commands(cli: click.Group) -> None:
     @cli.command(name="example-count")
     @click.argument("count", type=int)
-    def example_count(count):
+    def example_count(count: int) -> None:
         """Run CountingInlet → MemoryOutlet once and print what arrived."""
         outlet = MemoryOutlet()
         databay.Link(CountingInlet(count), outlet, 1).transfer()
