@@ -37,7 +37,8 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
 class Cluster:
     """Scheduler and worker processes on one Redis, the links of ``cluster_links.py``."""
 
-    def __init__(self, server: RedisServer, folder: Path, **settings: object) -> None:
+    def __init__(self, server: RedisServer, folder: Path, target: str = "cluster_links:planner", **settings: object) -> None:
+        self.target = target
         self.redis = server.client()
         self.sink = folder / "sink.jsonl"
         self.folder = folder
@@ -53,7 +54,7 @@ class Cluster:
     def _spawn(self, command: str, name: str) -> subprocess.Popen[bytes]:
         log = open(self.folder / f"{name}-{len(self.processes)}.log", "wb")  # noqa: SIM115 (closed in stop_all)
         process = subprocess.Popen(
-            [DATABAY, "celery", command, "cluster_links:planner", "-v"], env=self.env, cwd=HERE,
+            [DATABAY, "celery", command, self.target, "-v"], env=self.env, cwd=HERE,
             stdout=log, stderr=subprocess.STDOUT,
         )
         process.log = log  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 
 from databay_celery import CeleryPlanner, current_slot
@@ -48,6 +49,10 @@ class SinkOutlet(Outlet):
     def push(self, records, update):
         for record in records:
             self._write({**record.payload, "pid": os.getpid(), "at": time.time()})
+        die_once = os.environ.get("DATABAY_TEST_DIE_AFTER_PUSH")
+        if die_once and not os.path.exists(die_once):  # killed after pushing, before the slot is done
+            open(die_once, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def planner():
@@ -62,3 +67,14 @@ def planner():
         overlap=os.environ.get("DATABAY_TEST_OVERLAP", "skip"),
         concurrency=int(os.environ.get("DATABAY_TEST_CONCURRENCY", "4")),
     )
+
+
+def mongo_planner():
+    """One link into MongoDB (deterministic ``_id`` per slot and position), then the sink."""
+    from databay_celery import slot_ids
+
+    from databay_mongo import MongoOutlet
+
+    mongo = MongoOutlet("databay_celery", "slots", uri=os.environ["DATABAY_TEST_MONGODB_URI"])
+    link = Link(SlotInlet(), [mongo, SinkOutlet()], 1, tags="mongo", processors=[slot_ids], ignore_exceptions=True)
+    return CeleryPlanner(link, broker_url=os.environ["DATABAY_TEST_REDIS_URL"], redelivery=6)
