@@ -1,0 +1,139 @@
+"""The node contract checker (databay.checking, behind `databay plugins --check`): it passes
+every first-party node and names each way a node breaks the contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from databay import Inlet, Outlet
+from databay.checking import NodeReport, check_node, check_nodes, exit_status, format_reports
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def first_party(report: NodeReport) -> bool:
+    """Core's nodes, and those of the distributions in this repository's folders."""
+    return report.distribution == "databay" or (REPO / report.distribution).is_dir()
+
+
+def test_every_installed_first_party_node_passes():
+    reports = [report for report in check_nodes() if first_party(report)]
+    assert {"NullInlet", "FileInlet", "CsvOutlet", "PrintOutlet"} <= {report.name for report in reports}
+    assert all(report.ok for report in reports), format_reports([r for r in reports if not r.ok])
+    assert exit_status(reports) == 0
+
+
+def test_name_selects_a_node_or_a_plugin():
+    assert [report.name for report in check_nodes("FileInlet")] == ["FileInlet"]
+    assert {report.name for report in check_nodes("databay")} >= {"NullInlet", "NullOutlet", "CsvOutlet"}
+    assert check_nodes("no-such-node-or-plugin") == []
+
+
+class Leaky(Inlet):
+    def __init__(self, endpoint_url: str):
+        super().__init__()
+        self.endpoint_url = endpoint_url
+
+    def pull(self, update):
+        return []
+
+    def __repr__(self):
+        return f"Leaky({self.endpoint_url})"
+
+
+class BlockingAsync(Outlet):
+    blocking = True
+
+    async def push(self, records, update):
+        pass
+
+
+class LyingAboutAsync(Inlet):
+    @property
+    def is_async(self):
+        return True
+
+    def pull(self, update):
+        return []
+
+
+class ClosesTwice(Outlet):
+    def __init__(self):
+        super().__init__()
+        self.handle: list | None = None
+
+    def on_start(self):
+        self.handle = []
+
+    def push(self, records, update):
+        pass
+
+    def on_shutdown(self):
+        self.handle.clear()
+        self.handle = None
+
+
+class Untyped(Inlet):
+    def __init__(self, source):
+        super().__init__()
+
+    def pull(self, update):
+        return []
+
+
+class RefusesOnConstruction(Inlet):
+    def __init__(self, count: int):
+        raise RuntimeError("no")
+
+    def pull(self, update):
+        return []
+
+
+class WantsItsOwnScheme(Inlet):
+    """Refuses https and names the scheme it wants, as MongoOutlet does; its repr redacts."""
+
+    def __init__(self, uri: str | None = None):
+        super().__init__()
+        if uri is not None and not uri.startswith("store://"):
+            raise ValueError("uri must begin with 'store://'")
+        self.uri = uri
+
+    def pull(self, update):
+        return []
+
+    def __repr__(self):
+        return "WantsItsOwnScheme(store://***@...)"
+
+
+@pytest.mark.parametrize(
+    ("cls", "problem"),
+    [
+        (Leaky, "repr() leaks a secret from its URL: Leaky(https://user:s3cret@"),
+        (BlockingAsync, "declares blocking = True but push() is async"),
+        (LyingAboutAsync, "is_async is True but pull() is synchronous"),
+        (ClosesTwice, "on_start → on_shutdown → on_shutdown raised AttributeError"),
+        (Untyped, "required parameter 'source' has no type annotation"),
+        (RefusesOnConstruction, "cannot be constructed from keyword arguments (count=1): RuntimeError: no"),
+    ],
+)
+def test_each_problem_is_named(cls, problem):
+    report = check_node("inlet", cls.__name__, cls)
+    assert not report.ok and any(found.startswith(problem) for found in report.problems), report.problems
+    assert exit_status([report]) == 1
+    assert "FAILED" in format_reports([report]) and problem in format_reports([report])
+
+
+def test_a_node_naming_its_url_scheme_is_checked_with_it():
+    report = check_node("inlet", "WantsItsOwnScheme", WantsItsOwnScheme)
+    assert report.ok, report.problems
+    assert report.notes == ["on_start not called: it would use 'uri'"]
+
+
+def test_report_layout():
+    reports = [check_node("inlet", "Leaky", Leaky, "sloppy", "databay-sloppy"), check_node("outlet", "BlockingAsync", BlockingAsync)]
+    lines = format_reports(reports).splitlines()
+    assert lines[0].split()[:4] == ["inlet", "Leaky", "FAILED", "(sloppy,"]
+    assert lines[-1] == "2 node(s) checked, 2 with problems."
+    assert format_reports([]) == "No registered node matched: nothing was checked." and exit_status([]) == 1
