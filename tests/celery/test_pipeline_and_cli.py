@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import textwrap
 
@@ -90,3 +91,15 @@ def test_run_and_worker_deliver_and_status_shows_worker_queue_and_last_run(redis
         for process in (scheduler, worker):
             process.terminate()
         assert scheduler.wait(30) == 0 and worker.wait(60) == 0
+
+
+def test_an_unreachable_redis_is_one_line_without_its_password(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = _pipeline(tmp_path, f"redis://:s3cret-pw@127.0.0.1:{port}/0")
+    for command in ("status", "worker"):
+        shown = subprocess.run([DATABAY, "celery", command, str(path)], capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 1, shown.stderr
+        assert "cannot reach Redis at redis://***@127.0.0.1" in shown.stderr
+        assert "s3cret-pw" not in shown.stdout + shown.stderr

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
+import redis
 
 from databay.pipeline import PipelineError
 from databay.pipeline_runner import Outcome
+from databay.redaction import redact_text, redact_url
 from databay_celery.loading import TargetError, load_target
 from databay_celery.planner import CeleryPlanner
 
@@ -35,6 +39,16 @@ def _load(target: str, broker_url: str | None, verbose: int) -> CeleryPlanner:
         sys.exit(Outcome.BAD_PIPELINE)
 
 
+@contextmanager
+def _reaching(planner: CeleryPlanner) -> Iterator[None]:
+    """Redis out of reach: one line naming it (without its secrets) and exit status 1."""
+    try:
+        yield
+    except (redis.RedisError, OSError) as error:
+        click.echo(f"Error: cannot reach Redis at {redact_url(planner.broker_url)}: {redact_text(str(error))}", err=True)
+        sys.exit(Outcome.FAILED)
+
+
 @celery_group.command(name="worker")
 @_TARGET
 @_BROKER
@@ -45,7 +59,8 @@ def worker_command(target: str, broker_url: str | None, verbose: int, concurrenc
     from databay_celery.worker import run_worker
 
     planner = _load(target, broker_url, verbose)
-    sys.exit(run_worker(planner, concurrency=concurrency, loglevel="INFO" if verbose else "WARNING"))
+    with _reaching(planner):
+        sys.exit(run_worker(planner, concurrency=concurrency, loglevel="INFO" if verbose else "WARNING"))
 
 
 @celery_group.command(name="scheduler")
@@ -72,5 +87,7 @@ def status_command(target: str, broker_url: str | None, as_json: bool) -> None:
     """Workers (node name, PID), queue depth and each link's last run."""
     from databay_celery.status import cluster_status, format_status
 
-    status = cluster_status(_load(target, broker_url, 0))
+    planner = _load(target, broker_url, 0)
+    with _reaching(planner):
+        status = cluster_status(planner)
     click.echo(json.dumps(status, indent=2) if as_json else format_status(status))
