@@ -19,6 +19,7 @@ PLUGINS: dict[str, tuple[str, list[str]]] = {
     "databay-http": ("tests/http", ["trustme"]),
     "databay-mongo": ("tests/mongo", ["secantusdb"]),
     "databay-schedule": ("tests/schedule", []),
+    "databay-prometheus": ("tests/prometheus", []),
 }
 
 
