@@ -170,3 +170,18 @@ def listed_plugin(distribution: str) -> dict:
         capture_output=True, text=True, check=False,
     ).stdout
     return next(plugin for plugin in json.loads(output) if plugin["distribution"] == distribution)
+
+
+class SwitchInlet(Inlet):
+    """Pulls ``data`` (a fresh list each time), or fails with ``error`` while ``broken`` is set."""
+
+    def __init__(self, data: list, error: Exception | None = None):
+        super().__init__()
+        self.data = data
+        self.error = error or ConnectionError("source down")
+        self.broken = threading.Event()
+
+    def pull(self, update):
+        if self.broken.is_set():
+            raise self.error
+        return list(self.data)
