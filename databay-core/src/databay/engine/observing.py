@@ -94,26 +94,28 @@ class GuardedHook:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._caller: HookCaller | None = None
-        self._seen: list[HookImpl] = []
+        self._live: list[HookImpl] | None = None  # pluggy's own list, which it edits in place
+        self._seen: list[HookImpl] = []  # a copy, as of the last snapshot
         self._calls: Calls = ()
         self._failures: dict[str, tuple[float, int]] = {}  # plugin -> (last logged, failures not shown)
         self._lock = threading.Lock()
 
     def current(self) -> Calls:
         """(plugin name, call) for each implementation, in pluggy's calling order; ``()`` for none."""
-        caller = self._caller or self._load()
-        if caller._hookimpls != self._seen:  # pluggy edits this list in place; get_hookimpls() copies it
-            impls = caller.get_hookimpls()
-            self._calls = _calls(caller, impls)
-            self._seen = impls  # after the calls: a thread seeing the new list sees the new calls
+        if self._live != self._seen:  # a plugin came or went (or this is the first call)
+            self._snapshot()
         return self._calls
 
-    def _load(self) -> HookCaller:
+    def _snapshot(self) -> None:
         from databay.plugins import get_plugin_manager  # plugins imports the engine
 
-        self._caller = getattr(get_plugin_manager().hook, self.name)
-        return self._caller
+        caller: HookCaller = getattr(get_plugin_manager().hook, self.name)
+        # get_hookimpls() copies pluggy's list on every call; comparing against the list itself
+        # costs a transfer next to nothing.
+        self._live = caller._hookimpls
+        impls = caller.get_hookimpls()
+        self._calls = _calls(caller, impls)
+        self._seen = impls  # after the calls: a thread seeing the new list sees the new calls
 
     def notify(self, calls: Calls, *args: Any) -> None:
         """Call each implementation with the hook's arguments, in order; a failure is only logged."""
@@ -121,7 +123,7 @@ class GuardedHook:
             try:
                 call(*args)
             except Exception as error:
-                self._failed(plugin, error)
+                self.failed(plugin, error)
 
     def __call__(self, *args: Any) -> None:
         """Notify every implementation, if there is any."""
@@ -129,7 +131,8 @@ class GuardedHook:
         if calls:
             self.notify(calls, *args)
 
-    def _failed(self, plugin: str, error: Exception) -> None:
+    def failed(self, plugin: str, error: Exception) -> None:
+        """Log that ``plugin``'s implementation raised: the first time, then at most once a minute."""
         now = time.monotonic()
         with self._lock:
             logged, hidden = self._failures.get(plugin, (float("-inf"), 0))

@@ -71,9 +71,11 @@ async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) 
     """Run one transfer of ``link``; ``offload`` sends blocking sync nodes to worker threads.
     Observers hear of its start and of how it finished (:mod:`databay.engine.observing`)."""
     update = link._next_update()
-    started = TRANSFER_STARTED.current()
-    if started:
-        TRANSFER_STARTED.notify(started, link, update)
+    for plugin, call in TRANSFER_STARTED.current():  # GuardedHook.notify, inlined on the hot path
+        try:
+            call(link, update)
+        except Exception as error:
+            TRANSFER_STARTED.failed(plugin, error)
     result = TransferResult()
     start = time.perf_counter()
     deliverer = link._deliverer
@@ -96,9 +98,11 @@ async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) 
         raise
     finally:
         result.duration = time.perf_counter() - start
-        finished = TRANSFER_FINISHED.current()
-        if finished:
-            TRANSFER_FINISHED.notify(finished, link, update, result)
+        for plugin, call in TRANSFER_FINISHED.current():
+            try:
+                call(link, update, result)
+            except Exception as error:
+                TRANSFER_FINISHED.failed(plugin, error)
         # Break the cycle error -> traceback -> frames -> result, so a dropped link is freed at
         # once (and with it its Delivery's state lock), not at the next garbage collection.
         result.error = None

@@ -1,0 +1,59 @@
+"""databay-prometheus's hook implementations: the observer hooks count into each link's
+figures, and ``/metrics`` serves them."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from databay import hookimpl
+from databay.hookspecs import RegisterRoute
+from databay.stats import link_name
+from databay_prometheus.metrics import REGISTRY, series
+
+if TYPE_CHECKING:
+    from databay import Link, Outlet, Record, Update
+    from databay.base_planner import BasePlanner
+    from databay.engine.observing import TransferResult
+
+# Every argument, in the hookspec's order: databay then calls these directly, without adapting.
+
+
+@hookimpl
+def transfer_finished(link: Link, update: Update, result: TransferResult) -> None:
+    series(link_name(link)).finished(
+        sum(result.pulled.values()), sum(result.pushed.values()), result.duration, time.time() if result.ok else None
+    )
+
+
+@hookimpl
+def delivery_retry(link: Link, update: Update, outlet: Outlet, attempt: int, error: BaseException | None, wait: float) -> None:
+    figures = series(link_name(link))
+    with figures.lock:
+        figures.retries += 1
+
+
+@hookimpl
+def records_rejected(link: Link, update: Update, outlet: Outlet, rejected: list[tuple[Record, BaseException]]) -> None:
+    figures = series(link_name(link))
+    with figures.lock:
+        figures.rejected += len(rejected)
+
+
+@hookimpl
+def records_spilled(link: Link, update: Update, outlet: Outlet, count: int) -> None:
+    figures = series(link_name(link))
+    with figures.lock:
+        figures.spilled += count
+
+
+def metrics(planner: BasePlanner) -> tuple[int, str, bytes]:
+    """``/metrics``: every link's figures, in Prometheus' text format."""
+    return 200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY)
+
+
+@hookimpl
+def register_monitoring_routes(register: RegisterRoute) -> None:
+    register("/metrics", metrics)
