@@ -1,0 +1,72 @@
+"""`databay run PIPELINE --metrics-port 0`: the real CLI serves /metrics and /healthz on a free
+port it logs; the counters move between two real GETs; SIGTERM stops server and planner (exit 0)."""
+
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+DATABAY = [sys.executable, "-c", "from databay.cli import cli; cli()"]
+PIPELINE = """
+[planner]
+type = "ApsPlanner"
+
+[[links]]
+tags = ["cli", "metrics"]
+interval = 0.1
+
+[[links.inlets]]
+type = "RandomIntInlet"
+
+[[links.outlets]]
+type = "NullOutlet"
+"""
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read().decode()
+
+
+def transfers(text):
+    found = re.search(r'^databay_transfers_total\{link="cli.metrics"\} (\S+)$', text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def scrape_until(url, accept, deadline):
+    """GET /metrics until ``accept(text)`` holds (short polls, not a sleep standing in for an assertion)."""
+    while not accept(text := get(f"{url}/metrics")[1]):
+        assert time.monotonic() < deadline, "the counters did not move"
+        time.sleep(0.05)
+    return text
+
+
+def test_run_serves_metrics_that_move_and_healthz(tmp_path):
+    path = tmp_path / "metrics.toml"
+    path.write_text(PIPELINE)
+    with subprocess.Popen([*DATABAY, "run", str(path), "--metrics-port", "0", "-v"], stderr=subprocess.PIPE, text=True) as process:
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stderr])
+        reader.start()
+        try:
+            deadline = time.monotonic() + 20
+            url = None
+            while url is None:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+                found = re.search(r"Serving .*/metrics.* on (http://127\.0\.0\.1:\d+)", line)
+                url = found.group(1) if found else None
+
+            first = scrape_until(url, lambda text: transfers(text) >= 1, deadline)
+            second = scrape_until(url, lambda text: transfers(text) > transfers(first), deadline)
+            assert 'databay_records_pulled_total{link="cli.metrics"}' in second
+            status, body = get(f"{url}/healthz")
+            assert status == 200 and '"status": "ok"' in body
+        finally:
+            process.send_signal(signal.SIGTERM)
+            status = process.wait(timeout=20)
+            reader.join(5)
+    assert status == 0
