@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -70,4 +69,5 @@ def test_init_writes_a_starter_that_runs_here(tmp_path):
     assert _databay("run", "--check", "starter.toml", cwd=tmp_path).returncode == 0
     once = _databay("run", "--once", "starter.toml", cwd=tmp_path)
     assert once.returncode == 0, once.stderr
-    assert json.loads(once.stdout.splitlines()[0]) in range(101)  # PrintOutlet, only_payload
+    update, payload = once.stdout.split()  # PrintOutlet, only_payload: "random_ints.0 42"
+    assert update == "random_ints.0" and int(payload) in range(101)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from databay.pipeline import PipelineError, load_pipeline
+from databay.pipeline import PipelineError, load_pipeline, planner_hint
 from databay.pipeline_runner import Outcome, run_once, run_until_signalled
-from databay.pipeline_starter import starter_pipeline
+from databay.pipeline_starter import starter_next_step, starter_pipeline
 
 __all__ = ["init_command", "run_command"]
 
@@ -29,7 +29,8 @@ __all__ = ["init_command", "run_command"]
     help="On SIGINT/SIGTERM, cancel transfers still running after this long.",
 )
 def run_command(pipeline: Path, check: bool, once: bool, verbose: int, shutdown_timeout: float) -> None:
-    """Run the planner and links described in a PIPELINE file (TOML).
+    """Run the planner and links described in a PIPELINE file (TOML). With --once, every link
+    transfers once and no planner is needed (the file may leave out [planner]).
 
     SIGINT/SIGTERM shut down gracefully: running transfers finish (or are cancelled after
     --shutdown-timeout), buffers are released, batches spilled in memory get one more try.
@@ -46,17 +47,22 @@ def run_command(pipeline: Path, check: bool, once: bool, verbose: int, shutdown_
         click.echo("`databay plugins --all` lists the nodes installed here.", err=True)
         sys.exit(Outcome.BAD_PIPELINE)
     if check:
-        click.echo(f"{pipeline}: OK ({len(loaded.links)} link(s), planner {loaded.planner!r})")
+        planner = f"planner {loaded.planner!r}" if loaded.planner else "no planner: it runs with --once"
+        click.echo(f"{pipeline}: OK ({len(loaded.links)} link(s), {planner})")
         return
+    if loaded.planner is None and not once:
+        click.echo(f"Error: {pipeline} has no [planner] table, so it can only run with --once.", err=True)
+        click.echo(f"To run it on its interval, add: {planner_hint()}", err=True)
+        sys.exit(Outcome.BAD_PIPELINE)
     sys.exit(run_once(loaded) if once else run_until_signalled(loaded, shutdown_timeout))
 
 
 @click.command(name="init")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="pipeline.toml")
 def init_command(path: Path) -> None:
-    """Write a starter pipeline file (default: pipeline.toml) that runs with `databay run`."""
+    """Write a starter pipeline file (default: pipeline.toml) that runs with what is installed."""
     if path.exists():
         click.echo(f"Error: {path} already exists; choose another path.", err=True)
         sys.exit(2)
-    path.write_text(starter_pipeline(), encoding="utf-8")
-    click.echo(f"Wrote {path}. Try: databay run --check {path} && databay run {path}")
+    path.write_text(starter_pipeline(str(path)), encoding="utf-8")
+    click.echo(f"Wrote {path}. Try: {starter_next_step(str(path))}")
