@@ -77,7 +77,8 @@ def transfer_started(link: Link, update: Update) -> None:
 
 @hookspec
 def transfer_finished(link: Link, update: Update, result: TransferResult) -> None:
-    """A transfer ended: ``result`` has records in and out per node, its duration and any error."""
+    """A transfer ended (a cancelled one too): ``result`` has records in and out per node, its duration,
+    the error it raised and the failures it went on after. Read it during the call: the errors are dropped after."""
 
 
 @hookspec
