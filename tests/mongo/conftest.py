@@ -1,28 +1,17 @@
-import itertools
-
-import pymongo
 import pytest
 from stalling_proxy import StallingProxy
 
-from mongo_server import mongodb_uri
-
-_databases = itertools.count()
-
 
 @pytest.fixture(scope="session")
-def mongo_uri():
-    with mongodb_uri() as uri:
-        yield uri
+def mongo_uri(databay_mongo_uri):
+    """The session's MongoDB-wire server (databay's pytest plugin: SecantusDB or DATABAY_TEST_MONGODB_URI)."""
+    return databay_mongo_uri
 
 
 @pytest.fixture
-def database(mongo_uri):
-    """A fresh database name per test, and a client to look at what landed."""
-    name = f"databay_test_{next(_databases)}"
-    client = pymongo.MongoClient(mongo_uri)
-    yield name, client[name]
-    client.drop_database(name)
-    client.close()
+def database(databay_mongo):
+    """A fresh database name per test, and that database through a client, to look at what landed."""
+    return databay_mongo.name, databay_mongo.db
 
 
 @pytest.fixture
