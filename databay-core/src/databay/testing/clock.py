@@ -2,7 +2,7 @@
 
 The scheduling libraries read the wall clock themselves (APScheduler's triggers and job
 processing, schedule's ``Job.should_run``, a Buffer's ``time_threshold``), so the clock has to be
-moved where they read it: time-machine (``pip install time-machine``, 3.x: it leaves
+moved where they read it: time-machine (``pip install "time-machine>=3"``; since 3.0 it leaves
 ``time.monotonic`` alone, so event loops and thread waits keep working) stops ``time.time()``
 and ``datetime.now()`` and moves them only when the test says so. A planner is then stepped from
 one due time to the next: the clock asks it when its next job falls due (``_next_due``), moves
