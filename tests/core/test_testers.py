@@ -1,8 +1,9 @@
 """The testers must fail bad nodes, not only pass good ones; PlannerTester passes core's test planner."""
 
+import datetime
 import unittest
 
-from databay import Inlet, Outlet
+from databay import BasePlanner, Inlet, Outlet
 from databay.misc import PlannerTester
 
 from databay_testing import CollectOutlet, ThreadPlanner
@@ -112,3 +113,39 @@ class TestThreadPlannerHonoursTheContract(PlannerTester):
 def test_planner_tester_template_itself_is_skipped():
     result = run_case(PlannerTester)
     assert result.wasSuccessful() and len(result.skipped) == result.testsRun > 10
+
+
+class TwiceADuePlanner(BasePlanner):
+    """A planner the simulated clock can step, with a bug: it dispatches each due link twice."""
+
+    def _schedule(self, link):
+        link.set_job(datetime.datetime.now() + link.interval)
+
+    def _unschedule(self, link):
+        link.set_job(None)
+
+    def _start_planner(self):
+        pass
+
+    def _shutdown_planner(self, wait=True):
+        pass
+
+    def _next_due(self):
+        return min((link.job for link in self.links if link.job is not None), default=None)
+
+    def _run_due(self):
+        for link in self.links:
+            if link.job is not None and link.job <= datetime.datetime.now():
+                link.set_job(link.job + link.interval)
+                self._dispatch(link)
+                self._dispatch(link)
+
+
+def test_planner_tester_fails_a_planner_transferring_twice_per_interval():
+    class Case(PlannerTester):
+        def make_planner(self, links=None, **options):
+            return TwiceADuePlanner(links, overlap="concurrent", **options)
+
+    result = unittest.TestResult()
+    Case("test_one_transfer_per_interval_for_a_simulated_day").run(result)
+    assert len(result.failures) == 1 and "Lists differ" in result.failures[0][1]
