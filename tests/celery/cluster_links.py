@@ -13,7 +13,7 @@ import time
 
 from databay_celery import CeleryPlanner, current_slot
 
-from databay import Inlet, Link, Outlet
+from databay import Delivery, Inlet, Link, Outlet
 
 
 class SlotInlet(Inlet):
@@ -31,6 +31,7 @@ class SinkOutlet(Outlet):
     def __init__(self):
         super().__init__()
         self.path = os.environ["DATABAY_TEST_SINK"]
+        self.failures_left = int(os.environ.get("DATABAY_TEST_FAILING_PUSHES", "0"))
 
     def _write(self, entry):
         line = (json.dumps(entry) + "\n").encode()
@@ -47,6 +48,9 @@ class SinkOutlet(Outlet):
         self._write({"event": "shutdown", "pid": os.getpid()})
 
     def push(self, records, update):
+        if self.failures_left:
+            self.failures_left -= 1
+            raise ConnectionError("the sink is down (a test's failing push)")
         for record in records:
             self._write({**record.payload, "pid": os.getpid(), "at": time.time()})
         die_once = os.environ.get("DATABAY_TEST_DIE_AFTER_PUSH")
@@ -59,7 +63,8 @@ def planner():
     links_count = int(os.environ.get("DATABAY_TEST_LINKS", "3"))
     interval = float(os.environ.get("DATABAY_TEST_INTERVAL", "1"))
     sink = SinkOutlet()
-    links = [Link(SlotInlet(), sink, interval, tags=f"link{index:02d}") for index in range(links_count)]
+    delivery = Delivery(retries=3, backoff=(0.05, 0.1)) if sink.failures_left else None
+    links = [Link(SlotInlet(), sink, interval, tags=f"link{index:02d}", delivery=delivery) for index in range(links_count)]
     return CeleryPlanner(
         links,
         broker_url=os.environ["DATABAY_TEST_REDIS_URL"],

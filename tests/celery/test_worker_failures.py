@@ -70,3 +70,17 @@ def test_sigterm_lets_the_transfer_in_flight_finish_then_shuts_nodes_down(cluste
     assert nodes.events("shutdown") == [worker.pid]
     assert lines.index({"event": "shutdown", "pid": worker.pid}) > pushed  # nodes shut down after the push
     assert nodes.redis.get(in_flight[0]) == b"done:delivered"
+
+
+def test_a_failing_push_follows_the_links_delivery_in_the_worker(cluster):
+    nodes = cluster(links=2, interval=1, redelivery=6, failing_pushes=3)
+    worker = nodes.worker()
+    scheduler = nodes.scheduler()
+    wait_for(lambda: len(nodes.counts()) >= 2 * 4, 60, "four slots of each link delivered")
+    assert nodes.stop(scheduler) == 0
+    assert nodes.stop(worker) == 0
+    counts = nodes.counts()
+    first = {link: min(slot for each, slot in counts if each == link) for link, _ in counts}
+    assert _expected(nodes, first) == set(counts)  # the pushes that failed were retried, none lost
+    assert max(counts.values()) == 1
+    assert "push to SinkOutlet() failed (attempt 1 of 4)" in nodes.logs()
