@@ -19,12 +19,14 @@ import weakref
 from abc import ABC, abstractmethod
 from typing import Any, Union
 
+from databay.engine import observing
 from databay.engine.overlap import Overlap, instance_limit
 from databay.engine.runtime import Runtime, State
 from databay.engine.transfer import run_transfer
 from databay.errors import MissingLinkError, PlannerNotRunningError
 from databay.link import Link
 from databay.logs import log_failure
+from databay.redaction import redact_text
 from databay.stats import LinkStats, LinkTally
 
 __all__ = ["BasePlanner"]
@@ -187,6 +189,7 @@ class BasePlanner(ABC):
         :raises PlannerAlreadyRunningError: this planner is already starting, running or stopping.
         """
         _LOGGER.info("Starting %s", self)
+        observing.prepare()
         self._runtime.run(self._main)
 
     def shutdown(self, wait: bool = True, *, timeout: float | None = None, flush_buffers: bool = True) -> None:
@@ -373,7 +376,7 @@ class BasePlanner(ABC):
         """Log a failure; unless ignoring exceptions, shut the running planner down gracefully:
         scheduling stops, running transfers of other links finish. Never blocks the caller."""
         where = f" Raised when executing {link!r}" if link is not None else ""
-        log_failure(_LOGGER, exception, "%s: %s%s", type(exception).__name__, exception, where)
+        log_failure(_LOGGER, exception, "%s: %s%s", type(exception).__name__, redact_text(str(exception)), where)
         if self._ignore_exceptions:
             return
         self.exception = self.exception or exception

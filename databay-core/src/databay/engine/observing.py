@@ -33,6 +33,7 @@ __all__ = [
     "DELIVERY_RETRY",
     "RECORDS_REJECTED",
     "RECORDS_SPILLED",
+    "prepare",
 ]
 
 _LOGGER = logging.getLogger("databay.observers")
@@ -174,3 +175,10 @@ DELIVERY_RETRY = GuardedHook("delivery_retry")
 RECORDS_REJECTED = GuardedHook("records_rejected")
 RECORDS_SPILLED = GuardedHook("records_spilled")
 
+
+
+def prepare() -> None:
+    """Load the plugins and snapshot every observer hook now (a planner starting), so that no
+    transfer waits for plugins to import."""
+    for hook in (TRANSFER_STARTED, TRANSFER_FINISHED, DELIVERY_RETRY, RECORDS_REJECTED, RECORDS_SPILLED):
+        hook.current()
