@@ -29,11 +29,17 @@ def mongodb_uri(storage_path: str | None = None) -> Iterator[str]:
     if uri:
         yield uri
         return
+    from secantus import SecantusDBServer
+
     with contextlib.ExitStack() as stack:
         if storage_path is None:
             storage_path = stack.enter_context(tempfile.TemporaryDirectory(prefix="databay-secantus-"))
-        with RestartableSecantusDB(storage_path) as server:
+        server = SecantusDBServer(storage_path=storage_path)
+        server.start()
+        try:
             yield server.uri
+        finally:
+            server.stop()
 
 
 class RestartableSecantusDB:
