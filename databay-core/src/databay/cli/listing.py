@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from databay.checking import check_nodes, exit_status, format_reports
 from databay.plugins import PluginInfo, hook_specs, plugins
 from databay.plugins.registry import KINDS
 
@@ -17,15 +18,26 @@ __all__ = ["plugins_command"]
 
 
 @click.command(name="plugins")
+@click.argument("name", required=False)
+@click.option("--check", is_flag=True, help="Check every node (or NAME's: a plugin or a node) against the node contract.")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON instead of a table.")
 @click.option("--all", "show_all", is_flag=True, help="Include core's built-in nodes.")
 @click.option("--hooks", "show_hooks", is_flag=True, help="Document the hooks a plugin can implement instead.")
-def plugins_command(as_json: bool, show_all: bool, show_hooks: bool) -> None:
+def plugins_command(name: str | None, check: bool, as_json: bool, show_all: bool, show_hooks: bool) -> None:
     """List installed plugins: entry-point name, distribution, version, nodes by kind, commands,
     hooks implemented, problems, and whether one is disabled or failed to load.
 
-    Exits with status 1 when a plugin failed to load.
+    With --check, construct every registered node as a pipeline would (without connecting) and
+    report per node whether it keeps the contract; NAME limits it to one plugin or node.
+
+    Exits with status 1 when a plugin failed to load, or a checked node has problems.
     """
+    if check:
+        reports = check_nodes(name)
+        click.echo(format_reports(reports))
+        sys.exit(exit_status(reports))
+    if name is not None:
+        raise click.UsageError("NAME is only for --check; `databay plugins` lists every plugin.")
     if show_hooks:
         specs = hook_specs()
         click.echo(json.dumps([asdict(spec) for spec in specs], indent=2) if as_json else "\n\n".join(
