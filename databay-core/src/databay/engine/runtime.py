@@ -220,6 +220,11 @@ class Runtime:
         assert self._stop is not None
         await self._stop.wait()
 
+    @property
+    def tasks(self) -> frozenset[asyncio.Task[Any]]:
+        """The tasks this runtime owns right now (for test clocks waiting on what a step started)."""
+        return frozenset(self._tasks)
+
     def spawn(self, work: Awaitable[T], name: str | None = None) -> asyncio.Task[T]:
         """Start a task owned by this run: :meth:`drain` waits for it (or cancels it)."""
         task = asyncio.ensure_future(work)

@@ -130,12 +130,12 @@ async def _step(planner: BasePlanner) -> None:
     """On the planner's loop: run what is due, then wait until every transfer it started has
     finished (the loop is given a few turns first, for schedulers that hand due jobs to tasks)."""
     runtime = planner._runtime
-    before = set(runtime._tasks)  # long-lived tasks, such as a ticker, are not waited for
+    before = runtime.tasks  # long-lived tasks, such as a ticker, are not waited for
     planner._run_due()  # type: ignore[attr-defined]
     quiet = 0
     while quiet < 3:
         await asyncio.sleep(0)
-        started = [task for task in runtime._tasks if task not in before and not task.done()]
+        started = [task for task in runtime.tasks if task not in before and not task.done()]
         if started:
             await asyncio.wait(started)
             quiet = 0
