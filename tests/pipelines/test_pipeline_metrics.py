@@ -54,10 +54,13 @@ def test_run_serves_metrics_that_move_and_healthz(tmp_path):
         reader.start()
         try:
             deadline = time.monotonic() + 20
-            url = None
+            said, url = [], None
             while url is None:
-                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-                found = re.search(r"Serving .*/metrics.* on (http://127\.0\.0\.1:\d+)", line)
+                try:
+                    said.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
+                except queue.Empty:
+                    raise AssertionError("databay run never said where it serves: " + "".join(said)) from None
+                found = re.search(r"Serving .*/metrics.* on (http://127\.0\.0\.1:\d+)", said[-1])
                 url = found.group(1) if found else None
 
             first = scrape_until(url, lambda text: transfers(text) >= 1, deadline)
