@@ -32,6 +32,24 @@ class Box:
         self.content = content
 
 
+class SubRecord(Record):
+    __slots__ = ("extra",)
+
+
+def sub_record(payload: Any) -> SubRecord:
+    record = SubRecord(payload)
+    record.extra = [payload]
+    return record
+
+
+class ClaimsToBeARecord:
+    """A proxy whose ``__class__`` says Record: ``isinstance`` believes it."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return Record
+
+
 @dataclass(frozen=True)
 class Key:
     """A hashable class instance: deepcopy copies dict keys like this one."""
@@ -107,33 +125,73 @@ def graphs(draw: st.DrawFn, leaves: st.SearchStrategy = SCALARS | EXOTIC) -> Any
     return root
 
 
+EXTRAS = ["linked", "payload twice", "inner shared", "record twice", "record subclass", "nested metadata",
+          "metadata subclass", "user metadata", "aliased"]
+
+
 @st.composite
 def batches(draw: st.DrawFn, roots: st.SearchStrategy) -> list[Record]:
     """Records from an inlet (sharing metadata until read), with the ways a batch can share objects."""
     payloads = draw(roots)
-    extras = draw(st.sets(st.sampled_from(["linked", "payload twice", "record twice", "nested metadata", "aliased"])))
+    extras = draw(st.sets(st.sampled_from(EXTRAS), max_size=3))  # few at a time: each also meets a flat batch
     if "linked" in extras:
         link_up(draw, payloads)
     if "payload twice" in extras:
         payloads.append(draw(st.sampled_from(payloads)))
+    if "inner shared" in extras:  # one list inside two payloads: one list in the copies too
+        inner = ["shared"]
+        for holder in [payload for payload in payloads if isinstance(payload, (list, dict))][:2]:
+            if isinstance(holder, list):
+                holder.append(inner)
+            else:
+                holder["inner"] = inner
     inlet_metadata = {"__inlet__": "I", "tags": ["a"]} if "nested metadata" in extras else {"__inlet__": "I"}
+    if "metadata subclass" in extras:
+        inlet_metadata = SubDict(inlet_metadata)
     records = records_sharing(payloads, inlet_metadata)
     for record in records:
         if draw(st.booleans()):
             record.metadata["read"] = True  # a private copy: shared and private metadata interleave
+    if "user metadata" in extras:  # one dict given to several Records: not copy-on-read, still one dict
+        given_metadata = {"source": "user"}
+        records += [Record(payload, given_metadata) for payload in draw(st.lists(SCALARS, min_size=2, max_size=3))]
     if "aliased" in extras:  # one record's metadata is another's payload
         alias = {"k": 1}
         records += [Record(alias), Record({"k": 2}, alias)]
+    if "record subclass" in extras:
+        records.insert(draw(st.integers(0, len(records))), sub_record(draw(FLAT_DICTS)))
     if "record twice" in extras:
         records.append(draw(st.sampled_from(records)))
     return records
 
 
+FLAT_DICTS = st.dictionaries(st.text(max_size=3), SCALARS, max_size=3)
+FLAT_LISTS = st.lists(SCALARS, max_size=3)
 FLAT_BATCHES = st.one_of(
     st.lists(SCALARS, min_size=1, max_size=6),
-    st.lists(st.dictionaries(st.text(max_size=3), SCALARS, max_size=3), min_size=1, max_size=6),
-    st.lists(st.lists(SCALARS, max_size=3), min_size=1, max_size=6),
+    st.lists(FLAT_DICTS, min_size=1, max_size=6),
+    st.lists(FLAT_LISTS, min_size=1, max_size=6),
 )
+# Payloads one step away from flat, which must not be copied as if they were: subclasses of dict and
+# list, nested containers, tuples holding lists, keys deepcopy copies, exotic leaves.
+NEAR_FLAT = st.one_of(
+    FLAT_DICTS.map(SubDict),
+    FLAT_LISTS.map(SubList),
+    st.dictionaries(st.text(max_size=3), FLAT_LISTS | FLAT_DICTS, min_size=1, max_size=2),
+    st.lists(FLAT_LISTS | FLAT_DICTS, min_size=1, max_size=2),
+    st.tuples(FLAT_LISTS, SCALARS),
+    st.dictionaries(st.text(max_size=3), st.tuples(FLAT_LISTS, SCALARS), min_size=1, max_size=2),
+    st.lists(st.tuples(FLAT_LISTS), min_size=1, max_size=2),
+    st.dictionaries(KEYS, SCALARS, min_size=1, max_size=3),
+    st.dictionaries(st.text(max_size=3), EXOTIC, min_size=1, max_size=2),
+    st.lists(EXOTIC, min_size=1, max_size=2),
+)
+# Flat batches with a near-flat payload among them, anywhere.
+MOSTLY_FLAT_BATCHES = st.one_of(
+    st.tuples(st.lists(FLAT_DICTS, max_size=5), NEAR_FLAT, st.lists(FLAT_DICTS, max_size=5)),
+    st.tuples(st.lists(FLAT_LISTS, max_size=5), NEAR_FLAT, st.lists(FLAT_LISTS, max_size=5)),
+    st.tuples(st.lists(SCALARS, max_size=5), NEAR_FLAT | EXOTIC, st.lists(SCALARS, max_size=5)),
+).map(lambda parts: [*parts[0], parts[1], *parts[2]])
 
 
 def assert_mirrors(copied: Any, expected: Any, originals: dict[int, Any], pairs: dict[int, int] | None = None) -> None:
@@ -182,6 +240,12 @@ def test_copy_records_is_deepcopy_of_the_batch(records):
 @settings(max_examples=300)
 @given(batches(FLAT_BATCHES))
 def test_flat_batches_are_deepcopies_too(records):
+    assert_deepcopy_equivalent(records, copy_records(records))
+
+
+@settings(max_examples=300)
+@given(batches(MOSTLY_FLAT_BATCHES))
+def test_near_flat_payloads_among_flat_ones_are_deepcopies_too(records):
     assert_deepcopy_equivalent(records, copy_records(records))
 
 
@@ -259,13 +323,8 @@ def test_custom_deepcopy_gets_the_memo_deepcopy_would_give_it():
     assert spy.kept == expected == [id(inner), id(payload[0]), id(payload[1])]
 
 
-class SubRecord(Record):
-    __slots__ = ("extra",)
-
-
 def test_batches_with_other_things_than_records_are_deepcopied():
-    sub = SubRecord({"a": 1})
-    sub.extra = [1]
+    sub = sub_record({"a": 1})
     for batch in ([Record({"a": 1}), {"not": "a record"}], [Record({"a": 1}), sub], [sub]):
         assert_deepcopy_equivalent(batch, copy_records(batch))
 
@@ -296,3 +355,18 @@ def test_numpy_float64_and_ndarray_stay_numpy():
     assert type(copies[2].payload) is np.ndarray and copies[2].payload is not array
     assert copies[3].payload["a"] is copies[2].payload  # one array in the batch: one copy
     assert_deepcopy_equivalent(batch, copies)
+
+
+@given(st.lists(st.one_of(SCALARS, FLAT_DICTS, st.builds(Record, SCALARS), st.builds(sub_record, SCALARS),
+                          st.builds(ClaimsToBeARecord)), max_size=6))
+def test_records_sharing_wraps_payloads_and_passes_records_through(payloads):
+    """The inlet's bulk wrapper: what ``isinstance`` calls a Record is kept, anything else is wrapped."""
+    metadata = {"__inlet__": "I"}
+    records = records_sharing(payloads, metadata)
+    assert len(records) == len(payloads)
+    for record, payload in zip(records, payloads, strict=True):
+        if isinstance(payload, Record):
+            assert record is payload
+        else:
+            assert type(record) is Record and record.payload is payload
+            assert record._metadata is metadata and record._shared
