@@ -33,6 +33,7 @@ __all__ = [
     "DELIVERY_RETRY",
     "RECORDS_REJECTED",
     "RECORDS_SPILLED",
+    "transfer_observers",
     "prepare",
 ]
 
@@ -175,6 +176,16 @@ DELIVERY_RETRY = GuardedHook("delivery_retry")
 RECORDS_REJECTED = GuardedHook("records_rejected")
 RECORDS_SPILLED = GuardedHook("records_spilled")
 
+
+
+def transfer_observers() -> tuple[Calls, Calls]:
+    """The calls of ``transfer_started`` and of ``transfer_finished``, checked together: every
+    transfer asks once at its start, so an observer hears of both ends of a transfer or of neither."""
+    started, finished = TRANSFER_STARTED, TRANSFER_FINISHED
+    if started._live != started._seen or finished._live != finished._seen:
+        started.current()
+        finished.current()
+    return started._calls, finished._calls
 
 
 def prepare() -> None:

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from databay.copying import copy_records
 from databay.delivery import RejectedRecords
-from databay.engine.observing import RECORDS_REJECTED, TRANSFER_FINISHED, TRANSFER_STARTED, TransferResult
+from databay.engine.observing import (
+    RECORDS_REJECTED,
+    TRANSFER_FINISHED,
+    TRANSFER_STARTED,
+    TransferResult,
+    transfer_observers,
+)
 from databay.processing import apply_grouper, apply_processor, describe
 
 if TYPE_CHECKING:
@@ -71,7 +77,8 @@ async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) 
     """Run one transfer of ``link``; ``offload`` sends blocking sync nodes to worker threads.
     Observers hear of its start and of how it finished (:mod:`databay.engine.observing`)."""
     update = link._next_update()
-    for plugin, call in TRANSFER_STARTED.current():  # GuardedHook.notify, inlined on the hot path
+    started, finished = transfer_observers()
+    for plugin, call in started:  # GuardedHook.notify, inlined on the hot path
         try:
             call(link, update)
         except Exception as error:
@@ -98,7 +105,7 @@ async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) 
         raise
     finally:
         result.duration = time.perf_counter() - start
-        for plugin, call in TRANSFER_FINISHED.current():
+        for plugin, call in finished:
             try:
                 call(link, update, result)
             except Exception as error:
