@@ -144,7 +144,7 @@ class GuardedHook:
             self._failures[plugin] = (now, 0)
         also = f" ({hidden} more failure(s) since the last report)" if hidden else ""
         _LOGGER.error(
-            "databay plugin %r failed in %s: %s%s; the transfer went on (reported at most once a minute)",
+            "databay plugin %r failed in %s: %s%s; databay went on without it (reported at most once a minute)",
             plugin, self.name, redact_text(f"{type(error).__name__}: {error}"), also,
         )
         if _LOGGER.isEnabledFor(logging.DEBUG):
@@ -175,7 +175,6 @@ TRANSFER_FINISHED = GuardedHook("transfer_finished")
 DELIVERY_RETRY = GuardedHook("delivery_retry")
 RECORDS_REJECTED = GuardedHook("records_rejected")
 RECORDS_SPILLED = GuardedHook("records_spilled")
-
 
 
 def transfer_observers() -> tuple[Calls, Calls]:
