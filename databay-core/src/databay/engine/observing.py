@@ -64,8 +64,13 @@ class TransferResult:
     duration: float
     """Seconds from start to end (``time.perf_counter``)."""
 
-    def __init__(self) -> None:  # by hand: on every transfer, and twice as fast as the generated one
-        self.pulled, self.pushed, self.spilled, self.failures, self.error, self.duration = {}, {}, {}, [], None, 0.0
+    def __init__(self) -> None:  # by hand: made on every transfer, and faster than the generated one
+        self.pulled = {}
+        self.pushed = {}
+        self.spilled = {}
+        self.failures = []
+        self.error = None
+        self.duration = 0.0
 
     @property
     def records_pulled(self) -> int:
