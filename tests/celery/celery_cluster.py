@@ -82,16 +82,18 @@ class Cluster:
         mark = f"run:databay-{pid}@".encode()
         return [key.decode() for key in self.redis.scan_iter("databay:slot:*") if (self.redis.get(key) or b"").startswith(mark)]
 
-    def delivered(self) -> list[dict[str, Any]]:
+    def lines(self) -> list[dict[str, Any]]:
+        """The sink's whole lines (a line being written as we read is left for the next read)."""
         if not self.sink.exists():
             return []
-        lines = [json.loads(line) for line in self.sink.read_text().splitlines()]
-        return [line for line in lines if "slot" in line]
+        complete, _, _partial = self.sink.read_text().rpartition("\n")
+        return [json.loads(line) for line in complete.splitlines()]
+
+    def delivered(self) -> list[dict[str, Any]]:
+        return [line for line in self.lines() if "slot" in line]
 
     def events(self, event: str) -> list[int]:
-        if not self.sink.exists():
-            return []
-        return [line["pid"] for line in map(json.loads, self.sink.read_text().splitlines()) if line.get("event") == event]
+        return [line["pid"] for line in self.lines() if line.get("event") == event]
 
     def counts(self) -> collections.Counter[tuple[str, int]]:
         return collections.Counter((line["link"], line["slot"]) for line in self.delivered())

@@ -3,7 +3,6 @@ one and its transfer in flight finishes before its nodes shut down."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -65,7 +64,7 @@ def test_sigterm_lets_the_transfer_in_flight_finish_then_shuts_nodes_down(cluste
     assert nodes.stop(scheduler) == 0
     assert nodes.stop(worker) == 0
     _, _, link, slot = in_flight[0].split(":")
-    lines = [json.loads(line) for line in nodes.sink.read_text().splitlines()]
+    lines = nodes.lines()
     pushed = lines.index(next(line for line in lines if (line.get("link"), line.get("slot")) == (link, int(slot))))
     assert nodes.events("shutdown") == [worker.pid]
     assert lines.index({"event": "shutdown", "pid": worker.pid}) > pushed  # nodes shut down after the push

