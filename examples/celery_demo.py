@@ -63,7 +63,7 @@ def main():
         if server is not None:
             server.stop()
     lines = out.read_text().splitlines() if out.exists() else []
-    print(f"{len(lines)} record(s) delivered by three workers (3 links: 1s, 1s, 2s), every slot once")
+    print(f"{len(lines)} record(s) delivered by three workers (3 links: 1s, 1s, 2s)")
 
 
 if __name__ == "__main__":
