@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from databay.monitoring import DEFAULT_HOST
 from databay.pipeline import PipelineError, load_pipeline, planner_hint
 from databay.pipeline_runner import Outcome, run_once, run_until_signalled
 from databay.pipeline_starter import starter_next_step, starter_pipeline
@@ -28,7 +29,23 @@ __all__ = ["init_command", "run_command"]
     metavar="SECONDS",
     help="On SIGINT/SIGTERM, cancel transfers still running after this long.",
 )
-def run_command(pipeline: Path, check: bool, once: bool, verbose: int, shutdown_timeout: float) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    metavar="PORT",
+    help="While running, serve /healthz (and /metrics with databay-prometheus) on PORT; 0 picks a free one (logged with -v).",
+)
+@click.option("--metrics-host", default=DEFAULT_HOST, show_default=True, help="The address the monitoring server binds.")
+def run_command(
+    pipeline: Path,
+    check: bool,
+    once: bool,
+    verbose: int,
+    shutdown_timeout: float,
+    metrics_port: int | None,
+    metrics_host: str,
+) -> None:
     """Run the planner and links described in a PIPELINE file (TOML). With --once, every link
     transfers once and no planner is needed (the file may leave out [planner]).
 
@@ -38,6 +55,8 @@ def run_command(pipeline: Path, check: bool, once: bool, verbose: int, shutdown_
     Exit status: 0 every record delivered or spilled to disk; 1 the planner stopped on an
     exception; 2 the file has problems (all reported before anything starts); 3 records lost.
     """
+    if once and metrics_port is not None:
+        raise click.UsageError("--metrics-port serves while a planner runs; --once exits after one transfer.")
     if verbose:
         logging.getLogger("databay").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
     try:
@@ -54,7 +73,9 @@ def run_command(pipeline: Path, check: bool, once: bool, verbose: int, shutdown_
         click.echo(f"Error: {pipeline} has no [planner] table, so it can only run with --once.", err=True)
         click.echo(f"To run it on its interval, add: {planner_hint()}", err=True)
         sys.exit(Outcome.BAD_PIPELINE)
-    sys.exit(run_once(loaded) if once else run_until_signalled(loaded, shutdown_timeout))
+    if once:
+        sys.exit(run_once(loaded))
+    sys.exit(run_until_signalled(loaded, shutdown_timeout, metrics_port, metrics_host))
 
 
 @click.command(name="init")
