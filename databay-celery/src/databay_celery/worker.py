@@ -30,6 +30,7 @@ from databay_celery.settings import TASK_NAME
 __all__ = ["SlotRunner", "node_name", "run_worker"]
 
 _LOGGER = logging.getLogger("databay.CeleryPlanner")
+_SKIP_LOG_EVERY = 60.0
 
 
 def node_name() -> str:
@@ -49,6 +50,7 @@ class SlotRunner:
         self._coordinator = coordinator
         self._heartbeat = heartbeat
         self._name = name
+        self._skips: dict[str, tuple[float, int]] = {}
 
     def __call__(self, task: Task, link_key: str, slot_ms: int) -> str:
         """Run the slot's transfer unless it is done or skipped; what became of it."""
@@ -65,6 +67,7 @@ class SlotRunner:
             _LOGGER.info("%s already done; not running it again", slot)
             return "duplicate"
         started = time.monotonic()
+
         def renew() -> None:
             self._coordinator.renew(slot, token)
             self._coordinator.keep(link_key, token)
@@ -75,10 +78,23 @@ class SlotRunner:
         self._coordinator.record_run(slot, outcome, self._name, time.monotonic() - started)
         return outcome
 
+    def _skipped(self, slot: Slot) -> None:
+        """Say so at most once a minute per link in this worker, with how many were skipped."""
+        logged, count = self._skips.get(slot.link, (-_SKIP_LOG_EVERY, 0))
+        now = time.monotonic()
+        if now - logged < _SKIP_LOG_EVERY:
+            self._skips[slot.link] = (logged, count + 1)
+            return
+        self._skips[slot.link] = (now, 0)
+        _LOGGER.warning(
+            "%s skipped (and %d more of the link since the last note): a transfer of it still runs in the cluster (overlap=%s)",
+            slot, count, self._overlap,
+        )
+
     def _run_admitted(self, link: Link, slot: Slot, token: str) -> str:
         coordinator = self._coordinator
         if not coordinator.enter(slot.link, token, self._overlap, self._max_instances):
-            _LOGGER.warning("%s skipped: a transfer of the link is still running in the cluster (overlap=%s)", slot, self._overlap)
+            self._skipped(slot)
             return "skipped"
         try:
             if self._overlap == "wait":
