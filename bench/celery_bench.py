@@ -48,7 +48,7 @@ class LatencyInlet(Inlet):
     def pull(self, update):
         slot = current_slot()
         if slot is not None:
-            self._redis.rpush("bench:latency", time.time() - slot.ms / 1000)
+            self._redis.rpush("bench:latency", json.dumps([slot.link, slot.ms, time.time() - slot.ms / 1000]))
         return []
 
 
@@ -118,7 +118,9 @@ def latency(url: str, seconds: float) -> tuple[float, float]:
     processes.start("scheduler")
     time.sleep(seconds)
     processes.stop_all()
-    waits = sorted(float(value) for value in client.lrange("bench:latency", 0, -1))
+    noted = [json.loads(value) for value in client.lrange("bench:latency", 0, -1)]
+    first = {link: min(slot for each, slot, _ in noted if each == link) for link, _, _ in noted}
+    waits = sorted(wait for link, slot, wait in noted if slot != first[link])  # a new link's first slot is already due
     client.close()
     return statistics.median(waits), waits[int(len(waits) * 0.95)]
 
