@@ -27,12 +27,12 @@ import time
 from pathlib import Path
 
 import redis
-from databay_celery import CeleryPlanner, current_slot
-from databay_celery.embedded import EmbeddedRedis
-from databay_celery.settings import TASK_NAME
 
 from databay import Inlet, Link
 from databay.outlets import NullOutlet
+from databay_celery import CeleryPlanner, current_slot
+from databay_celery.embedded import EmbeddedRedis
+from databay_celery.settings import TASK_NAME
 
 HERE = Path(__file__).parent
 DATABAY = str(Path(sys.executable).parent / "databay")

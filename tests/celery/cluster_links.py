@@ -11,9 +11,8 @@ import os
 import signal
 import time
 
-from databay_celery import CeleryPlanner, current_slot
-
 from databay import Delivery, Inlet, Link, Outlet
+from databay_celery import CeleryPlanner, current_slot
 
 
 class SlotInlet(Inlet):
@@ -77,7 +76,6 @@ def planner():
 def mongo_planner():
     """One link into MongoDB (deterministic ``_id`` per slot and position), then the sink."""
     from databay_celery import slot_ids
-
     from databay_mongo import MongoOutlet
 
     mongo = MongoOutlet("databay_celery", "slots", uri=os.environ["DATABAY_TEST_MONGODB_URI"])

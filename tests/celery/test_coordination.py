@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from celery_cluster import wait_for
+
 from databay_celery.coordination import Coordinator
 from databay_celery.identity import Slot
 from databay_celery.settings import ClusterSettings

@@ -10,10 +10,10 @@ import textwrap
 
 import pytest
 from celery_cluster import DATABAY, wait_for
-from databay_celery import CeleryPlanner
-from databay_celery.loading import TargetError, load_target
 
 from databay.pipeline import PipelineError, load_pipeline
+from databay_celery import CeleryPlanner
+from databay_celery.loading import TargetError, load_target
 
 
 def _pipeline(tmp_path, url, extra=""):

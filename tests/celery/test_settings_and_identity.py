@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from databay_celery.identity import grid, interval_ms, link_keys
-from databay_celery.settings import ClusterSettings
 
 from databay import Link
 from databay.inlets import NullInlet
 from databay.outlets import NullOutlet
+from databay_celery.identity import grid, interval_ms, link_keys
+from databay_celery.settings import ClusterSettings
 
 
 def test_defaults_redeliver_within_30s_and_fail_over_within_3s():
