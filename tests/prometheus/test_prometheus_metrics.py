@@ -8,10 +8,10 @@ import time
 import urllib.request
 
 import prometheus_client
-from databay_prometheus import REGISTRY
 
 from databay import Delivery, Link, Outlet, RejectedRecords
 from databay.monitoring import MonitoringServer
+from databay_prometheus import REGISTRY
 
 from databay_testing import CollectOutlet, ListInlet, SwitchInlet, ThreadPlanner
 

@@ -10,6 +10,8 @@ mostly flat, so:
 
 * a batch of distinct flat payloads (scalars, or exact dicts / lists holding only scalars) is
   copied with ``dict.copy`` / ``list.copy``, which for such values is what deepcopy does;
+* a batch one inlet pulled that nobody sees but the outlets (:func:`copies_of_pull`) is not made
+  at all when its payloads are flat: each outlet gets Records around its own copies of them;
 * any other batch goes through one memo, as deepcopy does: exact dicts, lists, tuples and records
   are copied by hand the way deepcopy copies them, everything else (subclasses, numpy, bytearray,
   class instances) by ``copy.deepcopy`` itself, sharing the memo.
@@ -18,19 +20,20 @@ mostly flat, so:
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, repeat
 from operator import is_not
 from typing import Any
 
-from databay.record import Record
+from databay.record import Record, records_sharing
 
-__all__ = ["copy_payload", "copy_records"]
+__all__ = ["copy_payload", "copy_records", "copies_of_pull"]
 
 # The exact types deepcopy returns as they are; their subclasses (numpy.float64, say) are not here.
 _ATOMIC = frozenset({type(None), bool, int, float, complex, str, bytes})
 _MISSING = object()
 _new = object.__new__
+Copier = Callable[[list[Any]], list[Any]]
 
 
 def copy_payload(value: Any) -> Any:
@@ -40,15 +43,20 @@ def copy_payload(value: Any) -> Any:
 
 def copy_records(records: list[Record]) -> list[Record]:
     """``copy.deepcopy(records)``: flat payloads copied a batch at a time, anything else through a memo."""
-    flat = _flat_copies(records)
+    if type(records) is not list or set(map(type, records)) != {Record}:
+        return _deep_records(records)
+    payloads = [record.payload for record in records]
+    flat = _flat_copier(payloads)
     if flat is None:
         return _deep_records(records)
-    copies, container_ids = flat
+    copier, container_ids = flat
+    if not container_ids and len(set(records)) != len(records):  # a record twice is one copy
+        return _deep_records(records)
     twins: list[Record] = list(map(_new, repeat(Record, len(records))))
     metadata_copies: dict[int, dict[Any, Any]] = {}
     source: object = _MISSING
     copied: dict[Any, Any] = {}  # set at the first record, whose metadata is never _MISSING
-    for twin, record, payload in zip(twins, records, copies, strict=True):
+    for twin, record, payload in zip(twins, records, copier(payloads), strict=True):
         metadata = record._metadata
         if metadata is not source:  # records made in bulk share one: only the first of them gets here
             known = metadata_copies.get(id(metadata))
@@ -69,32 +77,70 @@ def _deep_records(records: list[Record]) -> list[Record]:
     return copies
 
 
-def _flat_copies(records: list[Record]) -> tuple[Iterable[Any], set[int]] | None:
-    """Deep copies of distinct flat payloads of exact records, with the ids of those that are containers.
+def copies_of_pull(data: Any, wrap: Callable[[list[Any]], list[Record]]) -> Iterator[list[Record]] | None:
+    """Each outlet's ``copy.deepcopy(wrap(data))``, made without ``wrap(data)``: the first is
+    ``wrap`` of copies of ``data``, every next one new Records around new copies.
 
-    None when the batch needs the memo: a record or payload container twice (its copies must be
-    one object), nested or exotic contents, or anything but a plain list of exact records.
+    For a batch nobody but its outlets' copies would see (one inlet, nothing between it and the
+    outlets): the originals are never made, so a copy costs one Record and one payload copy per
+    record instead of two Records, and the garbage collector has half as much to scan. ``wrap``
+    must be an inlet's ``_to_records``: one new Record per payload, sharing one new metadata dict.
+    None unless ``data`` is a non-empty list of distinct flat payloads and that metadata is flat.
     """
-    if type(records) is not list or set(map(type, records)) != {Record}:
+    if type(data) is not list or not data:
         return None
-    payloads = [record.payload for record in records]
+    flat = _flat_copier(data)
+    if flat is None:
+        return None
+    copier = flat[0]
+    first = wrap(copier(data))
+    metadata = first[0]._metadata
+    if not _flat(metadata):
+        return None
+    return _copies(first, data, copier, metadata.copy())  # copied now: the first outlet may change its own
+
+
+def _copies(first: list[Record], payloads: list[Any], copier: Copier, metadata: dict[Any, Any]) -> Iterator[list[Record]]:
+    yield first
+    while True:
+        yield records_sharing(copier(payloads), metadata.copy())
+
+
+def _flat_copier(payloads: list[Any]) -> tuple[Copier, set[int]] | None:
+    """How to deep-copy distinct flat payloads at once, with the ids of those that are containers.
+
+    None when they need the memo: a payload container twice (its copies must be one object),
+    nested or exotic contents. Scalars need no copy (deepcopy returns them as they are).
+    """
     kinds = set(map(type, payloads))
     if kinds <= _ATOMIC:
-        return (payloads, set()) if len(set(records)) == len(records) else None
-    copier: Callable[[Any], Any]
+        return _same, set()
+    copier: Copier
     contents: tuple[Iterable[Any], ...]
     if kinds == {dict}:
-        copier = dict.copy
+        copier = _dict_copies
         contents = (chain.from_iterable(payloads), chain.from_iterable(map(dict.values, payloads)))
     elif kinds == {list}:
-        copier = list.copy
+        copier = _list_copies
         contents = (chain.from_iterable(payloads),)
     else:
         return None
     container_ids = set(map(id, payloads))
     if len(container_ids) != len(payloads) or not all(_ATOMIC.issuperset(map(type, items)) for items in contents):
         return None
-    return map(copier, payloads), container_ids
+    return copier, container_ids
+
+
+def _same(payloads: list[Any]) -> list[Any]:
+    return payloads
+
+
+def _dict_copies(payloads: list[Any]) -> list[Any]:
+    return list(map(dict.copy, payloads))
+
+
+def _list_copies(payloads: list[Any]) -> list[Any]:
+    return list(map(list.copy, payloads))
 
 
 def _flat(value: Any) -> bool:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from databay.copying import copy_records
+from databay.copying import copies_of_pull, copy_records
 from databay.delivery import RejectedRecords
 from databay.engine.observing import (
     RECORDS_REJECTED,
@@ -119,9 +120,40 @@ async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) 
 
 
 async def _transfer(link: Link, update: Update, pull: bool, offload: bool, result: TransferResult) -> None:
+    if pull and link.copy_records and len(link.inlets) == 1 and not (link.processors or link.groupers):
+        await _transfer_copies(link, update, offload, result)
+        return
     records = await _pull_all(link, update, offload, result) if pull else []
+    copying = link.copy_records
     for batch in _batches(link, records, update, result):
-        await _push_all(link, batch, update, offload, result)
+        await _push_all(link, map(copy_records, repeat(batch)) if copying else repeat(batch), update, offload, result)
+
+
+async def _transfer_copies(link: Link, update: Update, offload: bool, result: TransferResult) -> None:
+    """One inlet straight to outlets that each get a copy: nobody sees the batch itself, so when
+    the pull is flat each outlet's copy is made from what it returned (:func:`copies_of_pull`)."""
+    inlet = link.inlets[0]
+    copies = None
+    try:
+        data = await _pulled(inlet, update, _threaded(link, inlet, offload))
+        copies = copies_of_pull(data, inlet._to_records)
+        records = [] if copies is not None else inlet._to_records(data)
+    except Exception as error:
+        _failed(link, result, error, "inlet", inlet, update)
+        records = []
+    else:
+        result.pulled[inlet] = len(data) if copies is not None else len(records)
+    await _push_all(link, map(copy_records, repeat(records)) if copies is None else copies, update, offload, result)
+
+
+async def _pulled(inlet: Inlet, update: Update, threaded: bool) -> Any:
+    """What one pull returned: awaited, from a worker thread, or called inline."""
+    inlet._begin_pull()
+    if inlet.is_async:
+        return await inlet.pull(update)
+    if threaded:
+        return await asyncio.to_thread(inlet.pull, update)
+    return inlet.pull(update)
 
 
 async def _pull_all(link: Link, update: Update, offload: bool, result: TransferResult) -> list[Record]:
@@ -140,8 +172,7 @@ async def _pull_all(link: Link, update: Update, offload: bool, result: TransferR
     if len(inlets) == 1 and inlets[0].is_async:  # one awaited pull: no task scope or bookkeeping
         inlet = inlets[0]
         try:
-            inlet._begin_pull()
-            records = inlet._to_records(await inlet.pull(update))
+            records = inlet._to_records(await _pulled(inlet, update, False))
         except Exception as error:
             _failed(link, result, error, "inlet", inlet, update)
             return []
@@ -195,11 +226,7 @@ async def _pull_concurrently(
         if limit is not None:
             await limit.acquire()
         try:
-            inlet._begin_pull()
-            if inlet.is_async:
-                data = await inlet.pull(update)
-            else:
-                data = await asyncio.to_thread(inlet.pull, update)
+            data = await _pulled(inlet, update, True)
         finally:
             if limit is not None:
                 limit.release()
@@ -224,14 +251,17 @@ def _batches(link: Link, records: list[Record], update: Update, result: Transfer
     return batches
 
 
-async def _push_all(link: Link, batch: list[Record], update: Update, offload: bool, result: TransferResult) -> None:
-    """Every outlet gets the batch: concurrently where a push can wait (async, offloaded, or
-    under a Delivery, whose retries back off), inline otherwise."""
+async def _push_all(
+    link: Link, batches: Iterator[list[Record]], update: Update, offload: bool, result: TransferResult
+) -> None:
+    """Every outlet gets its next one of ``batches`` (the batch, or a copy of it each), through its
+    processors: pushed concurrently where a push can wait (async, offloaded, or under a Delivery,
+    whose retries back off), inline otherwise."""
     deliverer = link._deliverer
     concurrent: list[Coroutine[Any, Any, None]] = []
     try:
         for outlet in link.outlets:
-            records = _records_for(link, outlet, batch, update, result)
+            records = _processed(link, outlet, next(batches), update, result)
             if records is None:
                 continue
             if deliverer is not None:
@@ -303,17 +333,17 @@ def _push_failed(
     _failed(link, result, error, "outlet", outlet, update, undelivered=len(records))
 
 
-def _records_for(
-    link: Link, outlet: Outlet, batch: list[Record], update: Update, result: TransferResult
+def _processed(
+    link: Link, outlet: Outlet, records: list[Record], update: Update, result: TransferResult
 ) -> list[Record] | None:
-    """The outlet's own view of a batch: a copy (unless disabled), then its processors; None
-    when a processor failed (and the failure was ignored)."""
-    records = copy_records(batch) if link.copy_records else batch
+    """The outlet's own view of its batch, after its processors; None when a processor failed
+    (and the failure was ignored)."""
+    count = len(records)
     try:
         for processor in outlet.processors:
             records = apply_processor(processor, records, outlet)
     except Exception as error:
-        _failed(link, result, error, "outlet", outlet, update, undelivered=len(batch))
+        _failed(link, result, error, "outlet", outlet, update, undelivered=count)
         return None
     return records
 
