@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from typing import TextIO
 
-__all__ = ["ISO8601Formatter", "install_default_handler", "log_failure"]
+from databay.redaction import redact_text
+
+__all__ = ["ISO8601Formatter", "install_default_handler", "log_failure", "redacted_traceback"]
 
 LOG_FORMAT = "%(asctime)s|%(levelname).1s| %(message)s (%(name)s)"
 
@@ -43,11 +46,19 @@ def install_default_handler() -> None:
 
 
 def log_failure(logger: logging.Logger, error: BaseException, message: str, *args: object) -> None:
-    """One ERROR line for a failure; its traceback only at DEBUG.
+    """One ERROR line for a failure; its traceback only at DEBUG. Both are redacted
+    (:func:`~databay.redaction.redact_text`): an error's message, and the repr of the node it
+    names, often hold the URL it failed to reach, credentials included.
 
     A refused connection repeated every second must not fill a log with 60-line tracebacks;
     whoever needs them turns DEBUG on.
     """
-    logger.error(message, *args)
+    logger.error(redact_text(message % args if args else message))
     if logger.isEnabledFor(logging.DEBUG):
-        logger.debug("Traceback of the error above:", exc_info=error)
+        logger.debug("Traceback of the error above:\n%s", redacted_traceback(error))
+
+
+def redacted_traceback(error: BaseException) -> str:
+    """``error``'s traceback as the logging module prints it (chained causes and notes included),
+    without a newline at the end, with every URL's credentials masked."""
+    return redact_text("".join(traceback.format_exception(error)).rstrip("\n"))
