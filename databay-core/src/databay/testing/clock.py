@@ -7,8 +7,10 @@ moved where they read it: time-machine (``pip install "time-machine>=3"``; since
 and ``datetime.now()`` and moves them only when the test says so. A planner is then stepped from
 one due time to the next: the clock asks it when its next job falls due (``_next_due``), moves
 time there, has it run what is due through its scheduling library (``_run_due``, on its own
-loop) and waits until those transfers have finished. Planners that implement both
-(:class:`SteppablePlanner`) can be driven; ApsPlanner and SchedulePlanner do.
+loop) and waits until no transfer runs any more, however it started: a planner's own timer
+still wakes in real time and may start a due transfer between the clock moving time and the
+step. Tasks a planner keeps from its start (a ticker) are not waited for. Planners that
+implement both (:class:`SteppablePlanner`) can be driven; ApsPlanner and SchedulePlanner do.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import functools
 import threading
 import time
 from collections.abc import Iterator
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from databay.base_planner import BasePlanner
 from databay.engine.runtime import State
@@ -56,6 +59,8 @@ class SimulatedClock:
 
         self._travel = time_machine.travel(start, tick=False)
         self._planners: list[BasePlanner] = []
+        self._services: dict[BasePlanner, frozenset[asyncio.Task[Any]]] = {}
+        """Per driven planner, the tasks it kept running from its start (a ticker): never waited for."""
 
     def __enter__(self) -> SimulatedClock:
         self._traveller = self._travel.start()
@@ -83,7 +88,7 @@ class SimulatedClock:
             stepped = max(due, self.now())
             self._traveller.move_to(stepped)
             for planner in self._running():
-                planner._runtime.submit(lambda planner=planner: _step(planner))  # type: ignore[misc]
+                planner._runtime.submit(functools.partial(_step, planner, self._services[planner]))
         self._traveller.move_to(target)
 
     @contextlib.contextmanager
@@ -102,13 +107,16 @@ class SimulatedClock:
         thread.start()
         while planner.state is not State.RUNNING and thread.is_alive():  # waiting, not asserting
             time.sleep(0.001)
-        if planner.state is State.RUNNING:
-            planner._runtime.call(lambda: None)  # _start_planner has run once the loop answers
+        services: frozenset[asyncio.Task[Any]] = frozenset()
+        if planner.state is State.RUNNING:  # _start_planner has run once the loop answers
+            services = planner._runtime.call(lambda: planner._runtime.tasks)
+        self._services[planner] = services
         self._planners.append(planner)
         try:
             yield planner
         finally:
             self._planners.remove(planner)
+            del self._services[planner]
             planner.shutdown(wait=True)
             thread.join(30)
             if thread.is_alive():
@@ -126,18 +134,18 @@ class SimulatedClock:
         return min(times, default=None)
 
 
-async def _step(planner: BasePlanner) -> None:
-    """On the planner's loop: run what is due, then wait until every transfer it started has
-    finished (the loop is given a few turns first, for schedulers that hand due jobs to tasks)."""
+async def _step(planner: BasePlanner, services: frozenset[asyncio.Task[Any]]) -> None:
+    """On the planner's loop: run what is due, then wait until every task but ``services`` has
+    finished: those this step started, and any the planner's own timer started since time moved
+    (the loop is given a few turns first, for schedulers that hand due jobs to tasks)."""
     runtime = planner._runtime
-    before = runtime.tasks  # long-lived tasks, such as a ticker, are not waited for
     planner._run_due()  # type: ignore[attr-defined]
     quiet = 0
     while quiet < 3:
         await asyncio.sleep(0)
-        started = [task for task in runtime.tasks if task not in before and not task.done()]
-        if started:
-            await asyncio.wait(started)
+        running = [task for task in runtime.tasks if task not in services and not task.done()]
+        if running:
+            await asyncio.wait(running)
             quiet = 0
         else:
             quiet += 1
