@@ -92,6 +92,18 @@ def test_reentrant_plugin_loads_and_core_is_listed_once():
     assert databay_reentrant.PRINT_OUTLET is node("PrintOutlet")
 
 
+def test_reentrant_plugin_imported_by_the_user_before_any_lookup_is_registered_whole():
+    """Its import-time lookups load the plugins while it is half-built: it must not be registered empty."""
+    imported_first = [sys.executable, "-c", "import databay_reentrant; from databay.cli import cli; cli()"]
+    result = subprocess.run([*imported_first, "plugins", "--json"], capture_output=True, text=True, timeout=60)
+    reentrant = next(plugin for plugin in json.loads(result.stdout) if plugin["name"] == "reentrant")
+    assert reentrant["error"] is None and reentrant["planners"] == ["ReentrantPlanner"], reentrant
+    assert reentrant["hooks"] == ["register_planners"]
+    lookup = "import databay_reentrant, databay.plugins as p; print(p.node('ReentrantPlanner') is databay_reentrant.ReentrantPlanner)"
+    result = subprocess.run([sys.executable, "-c", lookup], capture_output=True, text=True, timeout=60)
+    assert result.stdout == "True\n", result.stderr
+
+
 def test_reentrant_lookup_of_a_disabled_node_fails_that_plugin_saying_why():
     plugins = listed(DATABAY_LOAD_PLUGINS="reentrant,clasha")
     assert plugins["reentrant"]["error"] == (

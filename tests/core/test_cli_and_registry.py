@@ -3,6 +3,7 @@ import inspect
 import json
 import subprocess
 import sys
+import threading
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -274,3 +275,131 @@ def test_each_clash_is_told_once_to_each_plugin():
     ]
     with pytest.raises(AmbiguousNodeError, match="a:Triple .inlet, dist-a., b:Triple .inlet, dist-b., c:Triple"):
         registry.resolve("Triple", ("inlet",))
+
+
+# Threads: a plugin module imported by one thread while another loads plugins (each test module,
+# imported for real from tmp_path, waits on `gates` so the interleaving is the same every run).
+
+GATES = '''
+import threading
+
+a_importing = threading.Event()   # thread A is inside a plugin module's import
+b_loading = threading.Event()     # thread B has started loading plugins
+b_importing = threading.Event()   # thread B is inside another plugin module's import
+'''
+
+SIGNALS_LOADING = '''
+import gates
+
+gates.b_loading.set()   # the loader imports this first: loading has begun
+'''
+
+
+def _looks_up_at_import(inlet: str, signals: str = "", waits_for: str = "") -> str:
+    """A plugin module registering ``inlet`` that, while imported, sets the gate ``signals``,
+    waits for the gate ``waits_for``, then looks a node up."""
+    gates = f"import gates\n\ngates.{signals}.set()\ngates.{waits_for}.wait(10)\n" if signals else ""
+    return f'''
+import databay
+import databay.plugins
+{gates}
+PRINT = databay.plugins.node("PrintOutlet")
+
+
+class {inlet}(databay.Inlet):
+    def pull(self, update):
+        return []
+
+
+@databay.hookimpl
+def register_inlets(register):
+    register({inlet})
+'''
+
+
+def _fresh_loader(tmp_path, monkeypatch, modules, entry_points):
+    """A Loader of its own (as in a new process) over real modules written to tmp_path."""
+    for module, source in modules.items():
+        (tmp_path / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(tmp_path)
+    found = [EntryPoint(name, module, "databay") for name, module in entry_points]
+    monkeypatch.setattr("databay.plugins.loading.entry_points", lambda group: found)
+    loader = Loader()
+    monkeypatch.setattr(plugins, "_loader", loader)
+    for module in (*modules, "gates"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    return loader
+
+
+def _run_together(*targets):
+    """Run each target in a thread; the threads' errors, or a failure naming a deadlock."""
+    errors = []
+
+    def guarded(target):
+        try:
+            target()
+        except BaseException as error:  # reported to the test below
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(target,), daemon=True) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads), "deadlock: the threads still wait after 10 s"
+    assert errors == []
+
+
+def test_a_plugin_imported_while_another_thread_loads_does_not_deadlock(tmp_path, monkeypatch):
+    """B loads plugins and imports A's plugin module, A's import looks a node up: neither waits for ever."""
+    loader = _fresh_loader(
+        tmp_path, monkeypatch,
+        {"gates": GATES, "signals_loading": SIGNALS_LOADING,
+         "looks_up": _looks_up_at_import("LookingInlet", "a_importing", "b_loading")},
+        [("first", "signals_loading"), ("looks", "looks_up")],
+    )
+
+    def b():
+        import gates
+
+        gates.a_importing.wait(10)
+        loader.load()
+
+    _run_together(lambda: importlib.import_module("looks_up"), b)
+    import looks_up
+
+    assert looks_up.PRINT is plugins.node("PrintOutlet")
+    assert plugins.node("LookingInlet") is looks_up.LookingInlet
+    assert loader.registry.plugins["looks"].error is None and not loader.registry.plugins["looks"].loading
+
+
+def test_two_plugin_modules_imported_at_once_each_looking_up_do_not_deadlock(tmp_path, monkeypatch):
+    """A and B each import a plugin module that looks a node up while the other's import is under way."""
+    _fresh_loader(
+        tmp_path, monkeypatch,
+        {"gates": GATES, "looks_up": _looks_up_at_import("LookingInlet", "a_importing", "b_importing"),
+         "other": _looks_up_at_import("OtherInlet", "b_importing", "a_importing")},
+        [("looks", "looks_up"), ("other", "other")],
+    )
+    _run_together(lambda: importlib.import_module("looks_up"), lambda: importlib.import_module("other"))
+    import looks_up
+    import other
+
+    assert plugins.node("LookingInlet") is looks_up.LookingInlet and plugins.node("OtherInlet") is other.OtherInlet
+    assert [plugin.error for plugin in plugins.plugins()] == [None, None, None]
+
+
+def test_a_plugin_the_user_imports_first_is_registered_once_its_import_completes(tmp_path, monkeypatch):
+    """Its import-time lookup loads the plugins while it is half-built: it is registered afterwards, whole."""
+    loader = _fresh_loader(
+        tmp_path, monkeypatch,
+        {"reent_user": REENTRANT_USER, "later_provider": LATER_PROVIDER, "mine": _looks_up_at_import("LookingInlet")},
+        [("mine", "mine"), ("user", "reent_user"), ("later", "later_provider")],
+    )
+    import mine
+
+    assert plugins.node("LookingInlet") is mine.LookingInlet
+    listed = loader.registry.plugins["mine"]
+    assert listed.error is None and listed.nodes == {"inlet": ["LookingInlet"]} and listed.hooks == ["register_inlets"]
+    assert [plugin.name for plugin in plugins.plugins()] == ["databay", "mine", "user", "later"]
+

@@ -1,13 +1,20 @@
 """Loading plugins: entry points into one pluggy manager and the registry, once per process.
 
-Loading is lazy (the first lookup) and each plugin is guarded on its own. It is re-entrant: a
-plugin module that looks up a node at import time (``from databay.planners import ApsPlanner``)
-gets an answer from what is loaded so far, after the plugins not yet started are loaded too;
-core's built-ins are always there first. Other threads wait until loading is done.
+Loading is lazy (the first lookup) and each plugin is guarded on its own. Plugin modules are
+imported without holding the loader's lock, which is taken only to register what an import
+returned: a thread inside a plugin module's import that looks a node up would otherwise wait for
+the lock while the loading thread waits for that module's import lock, for ever. Every thread
+looking a node up imports (or waits for Python's import of) the plugins not registered yet, so it
+sees them all, in entry-point order.
+
+It is re-entrant: a plugin module that looks up a node at import time (``from databay.planners
+import ApsPlanner``) gets an answer from core's built-ins and the other plugins; the module itself,
+still half-built, is registered by the first lookup after its import completes, whoever started it.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import os
@@ -53,14 +60,24 @@ class Loader:
         self._pending: list[EntryPoint] = []
 
     def load(self) -> pluggy.PluginManager:
-        """Load every plugin (once); re-entered from a plugin's import, load those not yet started."""
+        """Load every plugin not loaded yet (once each); re-entered from a plugin's import, load the others."""
         with self._lock:
             if self._manager is None:
                 self._start()
-            while self._pending:
-                self._load(self._pending.pop(0))
-            assert self._manager is not None
-            return self._manager
+            manager, pending = self._manager, list(self._pending)
+        assert manager is not None
+        for entry_point in pending:
+            with self._lock:
+                if entry_point not in self._pending:  # registered meanwhile, by another thread or a nested load
+                    continue
+            try:
+                loaded: object = _import(entry_point)
+            except Exception as error:
+                loaded = error
+            with self._lock:
+                if entry_point in self._pending:
+                    self._settle(entry_point, loaded)
+        return manager
 
     def implementations(
         self, hook_name: str, plugin: PluginInfo | None = None
@@ -120,15 +137,20 @@ class Loader:
             if unknown:
                 _LOGGER.warning("%s names no installed plugin: %s", variable, ", ".join(unknown))
 
-    def _load(self, entry_point: EntryPoint) -> None:
+    def _settle(self, entry_point: EntryPoint, loaded: object) -> None:
+        """Register what importing a plugin returned, fail it, or leave it pending while half-built."""
         plugin = self.registry.plugins[entry_point.name]
-        plugin.loading = True
+        plugin.loading = loaded is _STILL_IMPORTING
+        if plugin.loading:
+            return
+        self._pending.remove(entry_point)
+        if isinstance(loaded, Exception):
+            self.fail(plugin, loaded)
+            return
         try:
-            self._register(plugin, entry_point.load())
+            self._register(plugin, loaded)
         except Exception as error:
             self.fail(plugin, error)
-        finally:
-            plugin.loading = False
 
     def _register(self, plugin: PluginInfo, module: object) -> None:
         """Register one plugin's hooks, check them (pluggy's check_pending) and its nodes."""
@@ -166,6 +188,28 @@ class Loader:
                     f"{name}() is not a hook implementation, so databay never calls it: "
                     f"decorate it with @databay.hookimpl{unknown}"
                 )
+
+
+_STILL_IMPORTING = object()
+"""What :func:`_import` returns for a plugin whose module has not finished importing."""
+
+
+def _import(entry_point: EntryPoint) -> object:
+    """The entry point's object, or ``_STILL_IMPORTING`` while its module is half-built.
+
+    That is this thread's own import (a lookup at import time), or another thread's that waits on
+    one of ours: two threads each inside a plugin module's import that looks a node up, which
+    Python's import system reports as a deadlock instead of letting both wait.
+    """
+    try:
+        module = importlib.import_module(entry_point.module)
+    except RuntimeError as error:
+        if type(error).__name__ == "_DeadlockError":  # importlib's, raised by its module locks
+            return _STILL_IMPORTING
+        raise
+    if getattr(getattr(module, "__spec__", None), "_initializing", False):
+        return _STILL_IMPORTING
+    return entry_point.load()
 
 
 def _names(variable: str) -> set[str] | None:

@@ -46,6 +46,7 @@ class PluginInfo:
     disabled_by: str | None = None
     """The environment variable that kept it from loading."""
     loading: bool = field(default=False, repr=False)
+    """Its module's import has not finished (it looked a node up): the next lookup after it does registers it."""
 
     @property
     def builtin(self) -> bool:
