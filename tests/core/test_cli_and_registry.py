@@ -403,3 +403,15 @@ def test_a_plugin_the_user_imports_first_is_registered_once_its_import_completes
     assert listed.error is None and listed.nodes == {"inlet": ["LookingInlet"]} and listed.hooks == ["register_inlets"]
     assert [plugin.name for plugin in plugins.plugins()] == ["databay", "mine", "user", "later"]
 
+
+FAILS_WITH_A_SECRET = '''
+raise ConnectionError("cannot reach mongodb://admin:hunter22@db.example:27017/x?replicaSet=rs0")
+'''
+
+
+def test_a_load_error_is_shown_without_url_credentials(tmp_path, monkeypatch, caplog):
+    loader = _fresh_loader(tmp_path, monkeypatch, {"leaks": FAILS_WITH_A_SECRET}, [("leaks", "leaks")])
+    loader.load()
+    error = loader.registry.plugins["leaks"].error
+    assert error == "ConnectionError: cannot reach mongodb://***@db.example:27017/x?replicaSet=rs0"
+    assert "hunter22" not in caplog.text and "mongodb://***@db.example" in caplog.text

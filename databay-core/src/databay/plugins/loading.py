@@ -32,6 +32,7 @@ from databay.outlet import Outlet
 from databay.plugins.hooks import hook_specs
 from databay.plugins.providers import NodeKind
 from databay.plugins.registry import CORE_PLUGIN, NodeEntry, PluginInfo, Registry
+from databay.redaction import redact_text
 
 __all__ = ["DISABLE_PLUGINS_ENV", "ENTRY_POINT_GROUP", "LOAD_PLUGINS_ENV", "Loader"]
 
@@ -100,7 +101,7 @@ class Loader:
 
     def fail(self, plugin: PluginInfo, error: BaseException) -> None:
         """Report a plugin that cannot load and take back everything it provided."""
-        plugin.error = f"{type(error).__name__}: {error}"
+        plugin.error = redact_text(f"{type(error).__name__}: {error}")  # databay plugins prints it
         self.registry.remove(plugin)
         if self._manager is not None and self._manager.has_plugin(plugin.name):
             self._manager.unregister(name=plugin.name)
