@@ -58,10 +58,11 @@ class Pipeline:
 
 
 def planner_hint() -> str:
-    """The ``[planner]`` table to add for scheduling, with what to install when no planner is."""
-    name, install = suggested_node("planner")
-    how = f"  # first: {install}" if install else ""
-    return f'[planner] type = "{name}"{how}'
+    """The ``[planner]`` table to add for scheduling, as TOML to paste: its two lines, then, as a
+    comment on its own line, what to do first when no planner can be used here (enable or install one)."""
+    name, advice = suggested_node("planner")
+    table = f'[planner]\ntype = "{name}"'
+    return table if advice is None else f"{table}\n# {advice}"
 
 
 class _Builder:

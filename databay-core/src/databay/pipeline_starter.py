@@ -47,8 +47,9 @@ only_payload = true
 
 
 _NO_PLANNER = """\
-# No planner is installed, so this pipeline runs with `databay run --once {file}` (cron-style).
-# To run it on its interval instead: {install}, then uncomment:
+# No planner can be used here, so this pipeline runs with `databay run --once {file}` (cron-style).
+# To run it on its interval instead, first: {advice}
+# Then uncomment:
 # [planner]
 # type = "{planner}"
 """
@@ -56,13 +57,12 @@ _NO_PLANNER = """\
 
 def starter_pipeline(file: str = "pipeline.toml") -> str:
     """A starter pipeline that runs in this environment: scheduled when a planner is installed,
-    otherwise with ``--once``, saying what to install for scheduling."""
-    planner, install = suggested_node("planner")
-    return _TEMPLATE.format(
-        file=file,
-        planner=f'[planner]\ntype = "{planner}"' if install is None else _NO_PLANNER.format(file=file, install=install, planner=planner).rstrip(),
-        http_to_mongo=install_command("HttpInlet", "MongoOutlet"),
-    )
+    otherwise with ``--once``, saying what to do for scheduling (enable a planner, or install one)."""
+    planner, advice = suggested_node("planner")
+    table = f'[planner]\ntype = "{planner}"'
+    if advice is not None:
+        table = _NO_PLANNER.format(file=file, advice=advice, planner=planner).rstrip()
+    return _TEMPLATE.format(file=file, planner=table, http_to_mongo=install_command("HttpInlet", "MongoOutlet"))
 
 
 def starter_next_step(file: str = "pipeline.toml") -> str:

@@ -71,7 +71,7 @@ def run_command(
         return
     if loaded.planner is None and not once:
         click.echo(f"Error: {pipeline} has no [planner] table, so it can only run with --once.", err=True)
-        click.echo(f"To run it on its interval, add: {planner_hint()}", err=True)
+        click.echo(f"To run it on its interval, add:\n{planner_hint()}", err=True)
         sys.exit(Outcome.BAD_PIPELINE)
     if once:
         sys.exit(run_once(loaded))

@@ -82,12 +82,25 @@ def node_class(kind: NodeKind, name: str) -> type:
 
 
 def suggested_node(kind: NodeKind) -> tuple[str, str | None]:
-    """A node of this kind to suggest: an installed one, else a first-party one with its install command."""
+    """A node of this kind to suggest, and None when it can be used here, else what to do first.
+
+    With none loaded, a first-party node: one whose plugin is installed but disabled (the advice
+    says by which variable and how to enable it) or failed to load (and why), else one to install.
+    """
     installed = nodes(kind)
     if installed:
         return next(iter(installed)), None
-    name = next(name for name, provider in PROVIDERS.items() if provider.kind == kind)
-    return name, install_command(name)
+    first_party: dict[str, str] = {}  # distribution -> its first node of this kind (not an alias)
+    for name, provider in PROVIDERS.items():
+        if provider.kind == kind:
+            first_party.setdefault(provider.distribution, name)
+    for plugin in _loader.registry.plugins.values():
+        name = first_party.get(plugin.distribution, "")
+        unavailable = plugin.unavailable(name) if name else None
+        if unavailable is not None:
+            return name, str(unavailable)
+    name = next(iter(first_party.values()))
+    return name, str(PROVIDERS[name].not_installed(name))
 
 
 def resolve_attribute(kind: NodeKind, name: str, module: str) -> type:
