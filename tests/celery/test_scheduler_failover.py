@@ -9,7 +9,10 @@ import os
 import signal
 import time
 
+import pytest
 from celery_cluster import wait_for
+
+pytestmark = pytest.mark.cluster
 
 
 def _queued_slots(client):

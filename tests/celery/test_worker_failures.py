@@ -7,7 +7,10 @@ import os
 import signal
 import time
 
+import pytest
 from celery_cluster import wait_for
+
+pytestmark = pytest.mark.cluster
 
 INTERVAL_MS = 1000
 
