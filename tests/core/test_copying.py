@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from databay import Inlet, Link, Outlet
 from databay.copying import copy_payload, copy_records
 from databay.record import Record, records_sharing
 
@@ -370,3 +371,94 @@ def test_records_sharing_wraps_payloads_and_passes_records_through(payloads):
         else:
             assert type(record) is Record and record.payload is payload
             assert record._metadata is metadata and record._shared
+
+
+# The transfer-level path: one inlet, no link processors or groupers, so each outlet's copy is made
+# from what the pull returned (copying.copies_of_pull). What each outlet gets must still be
+# deepcopy(the batch the inlet would have made), for every outlet, whatever an earlier one did.
+
+class Pulls(Inlet):
+    def __init__(self, data: Any, metadata: dict | None = None):
+        super().__init__(metadata)
+        self.data = data
+
+    def pull(self, update):
+        return self.data
+
+    def __repr__(self) -> str:
+        return "Pulls()"  # one str object, the label of every pull: the expected batch can hold it too
+
+
+class Keeps(Outlet):
+    def __init__(self, processors: list | None = None):
+        super().__init__(processors=processors)
+        self.batches: list[list[Record]] = []
+
+    def push(self, records, update):
+        self.batches.append(records)
+
+
+def spoil(records: list[Record]) -> list[Record]:
+    """An outlet processor changing everything it was given, metadata dicts included (even the
+    private one, which outlets should not touch): later outlets must not see any of it."""
+    found: list = []
+    nodes(records, found)
+    for node in found:
+        if isinstance(node, Record):
+            node._metadata["spoiled"] = True
+            node.payload = "spoiled"
+        elif isinstance(node, list):
+            node.append("spoiled")
+        elif isinstance(node, dict):
+            node["spoiled"] = True
+    return records
+
+
+PULLS = st.one_of(
+    FLAT_BATCHES, MOSTLY_FLAT_BATCHES, st.lists(graphs(), min_size=1, max_size=4),
+    FLAT_DICTS, SCALARS,  # one record, not in a list
+    st.lists(st.one_of(FLAT_DICTS, st.builds(Record, FLAT_DICTS)), min_size=1, max_size=3),  # Records pass through
+    st.lists(FLAT_DICTS | FLAT_LISTS, min_size=1, max_size=3).map(lambda pulled: pulled + pulled[-1:]),  # one twice
+    st.just([]),
+)
+INLET_METADATA = st.one_of(
+    st.just({}), st.just({"source": "s", "n": 1}), st.just({"tags": ["a"]}), st.just(SubDict({"k": 1})),
+    st.just({"key": ("t", 1)}),
+)
+
+
+@settings(max_examples=300, deadline=None)  # the first transfer loads the plugins
+@given(PULLS, INLET_METADATA, st.integers(1, 3), st.booleans(), st.data())
+def test_each_outlet_of_a_lone_inlet_gets_a_deepcopy_of_the_batch(data, inlet_metadata, outlets, spoiler, draw):
+    if draw.draw(st.booleans()) and isinstance(data, list):
+        link_up(draw.draw, data)  # shared references and cycles: never the flat path
+    before = copy.deepcopy(data)
+    inlet = Pulls(data, inlet_metadata)
+    keepers = [Keeps() for _ in range(outlets)]
+    link = Link(inlet, ([Keeps([spoil])] if spoiler else []) + keepers, 1)
+    for _ in range(2):  # a second transfer pulls the same objects again
+        link.transfer()
+    assert_mirrors(data, before, {})  # nothing reached the inlet's own objects
+    expected = records_sharing(data if isinstance(data, list) else [data], {**inlet_metadata, "__inlet__": repr(inlet)})
+    seen: list = []  # every object any outlet was given: no two outlets share one
+    for keeper in keepers:
+        for batch in keeper.batches:
+            assert_deepcopy_equivalent(expected, batch)
+            found: list = []
+            nodes(batch, found)
+            shared = [node for node in found if isinstance(node, (list, dict, Record)) and any(node is other for other in seen)]
+            assert not shared
+            seen += found
+
+
+def test_records_of_a_flat_pull_share_one_metadata_copy_per_outlet():
+    inlet = Pulls([{"a": 1}, {"a": 2}], {"source": "s"})
+    first, second = Keeps(), Keeps()
+    Link(inlet, [first, second], 1).transfer()
+    (mine,), (theirs,) = first.batches, second.batches
+    assert mine[0]._metadata is mine[1]._metadata and mine[0]._shared and mine[1]._shared
+    assert theirs[0]._metadata is theirs[1]._metadata is not mine[0]._metadata
+    assert mine[0]._metadata == theirs[0]._metadata == {"source": "s", "__inlet__": repr(inlet)}
+    mine[0].metadata["read"] = True  # copy-on-read, as in any batch
+    assert "read" not in mine[1].metadata and "read" not in theirs[0].metadata
+    assert all(copied.payload is not original for copied, original in zip(mine + theirs, inlet.data * 2, strict=True))

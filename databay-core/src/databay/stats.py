@@ -162,7 +162,7 @@ def link_name(link: Link) -> str:
     """The name monitoring shows for a link: its tags joined with dots, ``"link"`` when untagged
     (a planner's :meth:`~databay.base_planner.BasePlanner.stats` adds ``#2``… to repeats)."""
     tally = link._tally
-    return tally.name if tally is not None else ".".join(link.tags) or "link"
+    return tally.name if tally is not None else ".".join(link._tags) or "link"
 
 
 def _describe(error: BaseException) -> str:

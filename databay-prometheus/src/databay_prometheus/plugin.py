@@ -3,7 +3,6 @@ figures, and ``/metrics`` serves them."""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -11,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from databay import hookimpl
 from databay.hookspecs import RegisterRoute
 from databay.stats import link_name
-from databay_prometheus.metrics import REGISTRY, series
+from databay_prometheus.metrics import REGISTRY, _series, series
 
 if TYPE_CHECKING:
     from databay import Link, Outlet, Record, Update
@@ -23,9 +22,8 @@ if TYPE_CHECKING:
 
 @hookimpl
 def transfer_finished(link: Link, update: Update, result: TransferResult) -> None:
-    series(link_name(link)).finished(
-        sum(result.pulled.values()), sum(result.pushed.values()), result.duration, time.time() if result.ok else None
-    )
+    name = link_name(link)
+    (_series.get(name) or series(name)).finished(result)  # series() by hand: it runs on every transfer
 
 
 @hookimpl

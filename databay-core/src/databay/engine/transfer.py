@@ -123,10 +123,17 @@ async def _transfer(link: Link, update: Update, pull: bool, offload: bool, resul
     if pull and link.copy_records and len(link.inlets) == 1 and not (link.processors or link.groupers):
         await _transfer_copies(link, update, offload, result)
         return
-    records = await _pull_all(link, update, offload, result) if pull else []
+    if not pull:
+        records: list[Record] = []
+    elif link._async_inlets or (offload and link._blocking_inlets):
+        records = await _pull_all(link, update, offload, result)
+    else:  # the common case, all inline: no coroutine to make
+        records = _pull_inline(link, update, result)
     copying = link.copy_records
-    for batch in _batches(link, records, update, result):
-        await _push_all(link, map(copy_records, repeat(batch)) if copying else repeat(batch), update, offload, result)
+    for batch in _batches(link, records, update, result) if link.processors or link.groupers else (records,):
+        concurrent = _push_all(link, map(copy_records, repeat(batch)) if copying else repeat(batch), update, offload, result)
+        if concurrent:
+            await _all(concurrent)
 
 
 async def _transfer_copies(link: Link, update: Update, offload: bool, result: TransferResult) -> None:
@@ -143,7 +150,7 @@ async def _transfer_copies(link: Link, update: Update, offload: bool, result: Tr
         records = []
     else:
         result.pulled[inlet] = len(data) if copies is not None else len(records)
-    await _push_all(link, map(copy_records, repeat(records)) if copies is None else copies, update, offload, result)
+    await _all(_push_all(link, map(copy_records, repeat(records)) if copies is None else copies, update, offload, result))
 
 
 async def _pulled(inlet: Inlet, update: Update, threaded: bool) -> Any:
@@ -157,18 +164,10 @@ async def _pulled(inlet: Inlet, update: Update, threaded: bool) -> Any:
 
 
 async def _pull_all(link: Link, update: Update, offload: bool, result: TransferResult) -> list[Record]:
-    """Pull every inlet, keeping inlet order; concurrent pulls overlap up to ``inlet_concurrency``.
-    Inlets that pulled without failing go in ``result.pulled`` with their record counts."""
+    """Pull every inlet, keeping inlet order, when some pull awaits or runs in a worker thread;
+    concurrent pulls overlap up to ``inlet_concurrency``. Inlets that pulled without failing go in ``result.pulled`` with their record counts."""
     inlets = link.inlets
     pulled_from = result.pulled
-    if not (link._async_inlets or (offload and link._blocking_inlets)):  # the common, all-inline case
-        records: list[Record] = []
-        for inlet in inlets:
-            pulled_records = _pull(link, inlet, update, result)
-            if pulled_records is not None:
-                pulled_from[inlet] = len(pulled_records)
-                records += pulled_records
-        return records
     if len(inlets) == 1 and inlets[0].is_async:  # one awaited pull: no task scope or bookkeeping
         inlet = inlets[0]
         try:
@@ -195,6 +194,18 @@ async def _pull_all(link: Link, update: Update, offload: bool, result: TransferR
         if inlet_records is not None:
             pulled_from[inlet] = len(inlet_records)
     return [record for records in pulled if records for record in records]
+
+
+def _pull_inline(link: Link, update: Update, result: TransferResult) -> list[Record]:
+    """:func:`_pull_all` when every pull runs inline, one after the other."""
+    records: list[Record] = []
+    pulled_from = result.pulled
+    for inlet in link.inlets:
+        pulled_records = _pull(link, inlet, update, result)
+        if pulled_records is not None:
+            pulled_from[inlet] = len(pulled_records)
+            records += pulled_records
+    return records
 
 
 def _pull(link: Link, inlet: Inlet, update: Update, result: TransferResult) -> list[Record] | None:
@@ -251,12 +262,12 @@ def _batches(link: Link, records: list[Record], update: Update, result: Transfer
     return batches
 
 
-async def _push_all(
+def _push_all(
     link: Link, batches: Iterator[list[Record]], update: Update, offload: bool, result: TransferResult
-) -> None:
+) -> list[Coroutine[Any, Any, None]]:
     """Every outlet gets its next one of ``batches`` (the batch, or a copy of it each), through its
-    processors: pushed concurrently where a push can wait (async, offloaded, or under a Delivery,
-    whose retries back off), inline otherwise."""
+    processors: pushed inline, or returned as a coroutine for the caller to await with the others
+    (:func:`_all`) where a push can wait (async, offloaded, or under a Delivery, whose retries back off)."""
     deliverer = link._deliverer
     concurrent: list[Coroutine[Any, Any, None]] = []
     try:
@@ -273,7 +284,7 @@ async def _push_all(
     except BaseException:
         _close(concurrent)
         raise
-    await _all(concurrent)
+    return concurrent
 
 
 def _threaded(link: Link, node: Inlet | Outlet, offload: bool) -> bool:
