@@ -4,12 +4,18 @@ pytest tests plugins: with pytester running real pytest sessions on small test f
 from __future__ import annotations
 
 import datetime
+import importlib.util
+import os
 import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 
 import pytest
 
 from databay import Link
 from databay.support.buffers import Buffer
+from databay.testing.mongo import URI_ENV
 
 from databay_testing import CollectOutlet, ListInlet, ThreadPlanner
 
@@ -87,6 +93,53 @@ def test_mongo_gives_each_test_its_own_database(pytester):
         """
     )
     pytester.runpytest().assert_outcomes(passed=2)
+
+
+@pytest.fixture
+def mongodb_server_uri(tmp_path) -> Iterator[str]:
+    """DATABAY_TEST_MONGODB_URI if set, else SecantusDB serving from a process of its own (the
+    inline pytester runs above unload what they import, and secantus cannot be imported twice)."""
+    if os.environ.get(URI_ENV):
+        yield os.environ[URI_ENV]
+        return
+    if importlib.util.find_spec("secantus") is None:
+        pytest.skip("needs secantusdb, or DATABAY_TEST_MONGODB_URI")
+    serve = (
+        "import sys\nfrom secantus import SecantusDBServer\n"
+        f"server = SecantusDBServer(storage_path={str(tmp_path)!r})\nserver.start()\n"
+        "print(server.uri, flush=True)\nsys.stdin.read()\nserver.stop()\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", serve], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as server:
+        assert server.stdout is not None and server.stdin is not None
+        try:
+            yield server.stdout.readline().strip()
+        finally:
+            server.stdin.close()  # the server stops at end of input
+            server.wait(30)
+
+
+def test_mongo_with_a_uri_given_needs_no_secantus(pytester, monkeypatch, mongodb_server_uri):
+    """DATABAY_TEST_MONGODB_URI names the server (a real mongod, say): SecantusDB need not be installed."""
+    pytest.importorskip("pymongo")
+    pytester.makeconftest("import sys\nsys.modules['secantus'] = None\n")  # not installed, as far as imports go
+    pytester.makepyfile(
+        """
+        def test_given_server(databay_mongo):
+            databay_mongo.db.things.insert_one({"n": 1})
+            assert databay_mongo.db.things.count_documents({}) == 1
+        """
+    )
+    monkeypatch.setenv(URI_ENV, mongodb_server_uri)
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_mongo_without_a_uri_or_secantus_fails_with_the_install_command(pytester, monkeypatch):
+    monkeypatch.delenv(URI_ENV, raising=False)
+    pytester.makeconftest("import sys\nsys.modules['secantus'] = None\n")
+    pytester.makepyfile("def test_mongo(databay_mongo):\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*the databay_mongo fixture needs secantus, which is not installed: pip install secantusdb*"])
 
 
 def test_a_missing_library_fails_with_the_install_command(pytester):

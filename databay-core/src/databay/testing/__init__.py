@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -59,9 +60,12 @@ def databay_http_server() -> Iterator[Callable[..., HttpServer]]:
 @pytest.fixture(scope="session")
 def databay_mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The connection string of one MongoDB-wire server for the whole session: SecantusDB stored
-    under pytest's temporary directory, or ``DATABAY_TEST_MONGODB_URI`` when set."""
-    _require("databay_mongo", "secantus", "pip install secantusdb")
-    from databay.testing.mongo import mongodb_uri
+    under pytest's temporary directory, or ``DATABAY_TEST_MONGODB_URI`` when set (then SecantusDB
+    need not be installed)."""
+    from databay.testing.mongo import URI_ENV, mongodb_uri
+
+    if not os.environ.get(URI_ENV):
+        _require("databay_mongo", "secantus", "pip install secantusdb")
 
     with mongodb_uri(str(tmp_path_factory.mktemp("databay-secantus"))) as uri:
         yield uri
