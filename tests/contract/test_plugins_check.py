@@ -39,3 +39,14 @@ def test_check_of_one_plugin_names_each_problem():
 def test_check_of_one_node():
     result = databay("plugins", "--check", "CountingInlet")
     assert result.returncode == 0 and "1 node(s) checked, 0 with problems." in result.stdout
+
+
+def test_clashing_nodes_are_checked_and_selected_under_their_qualified_names():
+    result = databay("plugins", "--check", DATABAY_LOAD_PLUGINS="clasha,clashb")
+    assert result.returncode == 0, result.stdout + result.stderr
+    reported = [line.split()[:2] for line in result.stdout.splitlines()]
+    assert ["inlet", "clasha:ClashInlet"] in reported and ["inlet", "clashb:ClashInlet"] in reported
+    assert ["inlet", "ClashInlet"] not in reported
+    one = databay("plugins", "--check", "clasha:ClashInlet")
+    assert one.returncode == 0 and "1 node(s) checked, 0 with problems." in one.stdout, one.stdout + one.stderr
+    assert one.stdout.split()[:4] == ["inlet", "clasha:ClashInlet", "OK", "(clasha,"]

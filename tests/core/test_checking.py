@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from databay import Inlet, Outlet
+from databay import Inlet, Outlet, plugins
 from databay.checking import NodeReport, check_node, check_nodes, exit_status, format_reports
+from databay.plugins.registry import NodeEntry, PluginInfo, Registry
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -137,3 +138,19 @@ def test_report_layout():
     assert lines[0].split()[:4] == ["inlet", "Leaky", "FAILED", "(sloppy,"]
     assert lines[-1] == "2 node(s) checked, 2 with problems."
     assert format_reports([]) == "No registered node matched: nothing was checked." and exit_status([]) == 1
+
+
+def test_clashing_nodes_are_reported_and_selected_by_qualified_name(monkeypatch):
+    """Two plugins registering one name: each node is shown as entrypoint:Name, which --check accepts."""
+    registry = Registry()
+    twins = {name: type("Twin", (Inlet,), {"pull": lambda self, update: []}) for name in ("a", "b")}
+    for name, cls in twins.items():
+        registry.plugins[name] = PluginInfo(name, f"dist-{name}", "1")
+        registry.add(NodeEntry("Twin", "inlet", cls, registry.plugins[name]))
+    monkeypatch.setattr(plugins, "nodes", registry.visible)
+    assert [report.name for report in check_nodes()] == ["a:Twin", "b:Twin"]
+    assert [(report.name, report.plugin) for report in check_nodes("b:Twin")] == [("b:Twin", "b")]
+    assert [report.name for report in check_nodes("Twin")] == ["a:Twin", "b:Twin"]
+    assert [report.name for report in check_nodes("a")] == ["a:Twin"]
+    lines = format_reports(check_nodes()).splitlines()
+    assert [line.split()[:3] for line in lines[:2]] == [["inlet", "a:Twin", "OK"], ["inlet", "b:Twin", "OK"]]

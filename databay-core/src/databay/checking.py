@@ -58,12 +58,14 @@ class NodeReport:
 
 
 def check_nodes(name: str | None = None) -> list[NodeReport]:
-    """Check every registered node, or those whose plugin entry-point name or node name is ``name``."""
+    """Check every registered node, or those ``name`` selects: a plugin's entry-point name, a node
+    name (every node so named) or ``entrypoint:Name``. Each is reported under the name a pipeline
+    uses for it: plain, or ``entrypoint:Name`` where two plugins register the plain name."""
     reports = []
     for kind in _KINDS:
-        for entry in plugins.nodes(kind).values():
-            if name is None or name in (entry.name, entry.plugin.name):
-                reports.append(check_node(kind, entry.name, entry.cls, entry.plugin.name, entry.plugin.distribution))
+        for key, entry in plugins.nodes(kind).items():
+            if name is None or name in (key, entry.name, entry.qualified, entry.plugin.name):
+                reports.append(check_node(kind, key, entry.cls, entry.plugin.name, entry.plugin.distribution))
     return reports
 
 

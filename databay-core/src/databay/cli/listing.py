@@ -19,7 +19,7 @@ __all__ = ["plugins_command"]
 
 @click.command(name="plugins")
 @click.argument("name", required=False)
-@click.option("--check", is_flag=True, help="Check every node (or NAME's: a plugin or a node) against the node contract.")
+@click.option("--check", is_flag=True, help="Check every node (or NAME's: a plugin, a node or entrypoint:Name) against the node contract.")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON instead of a table.")
 @click.option("--all", "show_all", is_flag=True, help="Include core's built-in nodes.")
 @click.option("--hooks", "show_hooks", is_flag=True, help="Document the hooks a plugin can implement instead.")
@@ -28,7 +28,8 @@ def plugins_command(name: str | None, check: bool, as_json: bool, show_all: bool
     hooks implemented, problems, and whether one is disabled or failed to load.
 
     With --check, construct every registered node as a pipeline would (without connecting) and
-    report per node whether it keeps the contract; NAME limits it to one plugin or node.
+    report per node whether it keeps the contract; NAME limits it to one plugin or node (a node
+    two plugins register is shown, and named, as entrypoint:Name).
 
     Exits with status 1 when a plugin failed to load, or a checked node has problems.
     """
