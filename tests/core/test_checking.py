@@ -3,6 +3,8 @@ every first-party node and names each way a node breaks the contract."""
 
 from __future__ import annotations
 
+import inspect
+import threading
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,64 @@ def test_clashing_nodes_are_reported_and_selected_by_qualified_name(monkeypatch)
     assert [report.name for report in check_nodes("a")] == ["a:Twin"]
     lines = format_reports(check_nodes()).splitlines()
     assert [line.split()[:3] for line in lines[:2]] == [["inlet", "a:Twin", "OK"], ["inlet", "b:Twin", "OK"]]
+
+
+def _connecting(parameter: str, default: object) -> type:
+    """A node taking ``parameter`` (with ``default``), whose on_start would connect to it."""
+
+    class Connecting(Inlet):
+        __signature__ = inspect.Signature(
+            [inspect.Parameter(parameter, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=str)]
+        )
+
+        def __init__(self, **kwargs):
+            super().__init__()
+
+        def pull(self, update):
+            return []
+
+        def on_start(self):
+            raise ConnectionRefusedError(f"on_start connected to {default!r}")
+
+    return Connecting
+
+
+@pytest.mark.parametrize(
+    ("parameter", "default"),
+    [
+        ("bootstrap_servers", "kafka.example:9092"),
+        ("hosts", None),
+        ("brokers", None),
+        ("servers", None),
+        ("dsn", None),
+        ("connection", None),
+        ("target", "redis://localhost:6379/0"),   # a built-in default endpoint, under any name
+        ("peer", "localhost:5672"),
+        ("seeds", ["10.0.0.7:9042"]),
+    ],
+)
+def test_a_node_that_would_connect_is_not_started(parameter, default):
+    report = check_node("inlet", "Connecting", _connecting(parameter, default))
+    assert report.ok, report.problems
+    assert report.notes == [f"on_start not called: it would use {parameter!r}"]
+
+
+class HangsOnStart(Outlet):
+    """Connects somewhere its signature does not say, and waits: the check must not wait with it."""
+
+    release = threading.Event()
+
+    def push(self, records, update):
+        pass
+
+    def on_start(self):
+        self.release.wait(30)
+
+
+def test_a_lifecycle_check_that_does_not_return_is_reported_not_waited_for():
+    try:
+        report = check_node("outlet", "HangsOnStart", HangsOnStart, timeout=0.2)
+    finally:
+        HangsOnStart.release.set()
+    assert report.problems == ["on_start did not return within 0.2 s: it may be waiting on a connection"]
+    assert "FAILED" in format_reports([report])

@@ -10,14 +10,23 @@ Every registered node is inspected as a pipeline would use it, without opening a
   nor ``str`` shows ``s3cret``;
 - ``on_start``/``on_shutdown`` safe to call twice: ``on_shutdown`` twice on a node never started,
   and start → shutdown → shutdown → start → shutdown on nodes without an endpoint or a path
-  (starting those would connect or open files, so they are not started).
+  (starting those would connect or open files, so they are not started). A parameter points
+  outside by its name (``url``, ``dsn``, ``connection``, ``hosts``, ``bootstrap_servers``,
+  ``brokers``, ``port``, ``filepath``...) or by a default that looks like an endpoint
+  (``redis://localhost``, ``localhost:5672``, an IP address).
+
+Each node is checked in a daemon thread for at most ``timeout`` seconds: a constructor or an
+``on_start`` that connects after all (to an endpoint its signature does not show) is reported as
+not returning, and the check goes on to the next node.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,13 +38,21 @@ from databay.inlet import Inlet
 from databay.node import Node
 from databay.outlet import Outlet
 
-__all__ = ["SECRET", "NodeReport", "check_node", "check_nodes", "exit_status", "format_reports"]
+__all__ = ["CHECK_TIMEOUT", "SECRET", "NodeReport", "check_node", "check_nodes", "exit_status", "format_reports"]
 
 SECRET = "s3cret"
 """The password put into URL parameters; a repr containing it leaks secrets."""
 
-_ENDPOINT = re.compile(r"(^|_)(url|uri|dsn|host|endpoint|address)($|_)")
+CHECK_TIMEOUT = 10.0
+"""Seconds one node's check may take before it is reported as not returning."""
+
+_URL = re.compile(r"(^|_)(url|uri|dsn|endpoint|address|connection|conn|connstr)s?($|_)")
+"""Parameter names of an endpoint given as a URL: the check passes one carrying a secret."""
+_HOST = re.compile(r"(^|_)(host|hostname|server|broker|cluster|socket|port)s?($|_)")
+"""Parameter names of a place on the network (``bootstrap_servers``, ``hosts``, ``brokers``...)."""
 _PATH = re.compile(r"(^|_)(path|filepath|file|filename|dir|directory|folder)($|_)")
+_ENDPOINT_VALUE = re.compile(r"://|^localhost\b|^\d{1,3}(\.\d{1,3}){3}\b|^[\w.-]+:\d{2,5}$")
+"""A default value that points outside the process: a URL, localhost, an IP address, host:port."""
 _KINDS: tuple[plugins.NodeKind, ...] = ("inlet", "outlet", "planner")
 
 
@@ -57,7 +74,7 @@ class NodeReport:
         return not self.problems
 
 
-def check_nodes(name: str | None = None) -> list[NodeReport]:
+def check_nodes(name: str | None = None, timeout: float = CHECK_TIMEOUT) -> list[NodeReport]:
     """Check every registered node, or those ``name`` selects: a plugin's entry-point name, a node
     name (every node so named) or ``entrypoint:Name``. Each is reported under the name a pipeline
     uses for it: plain, or ``entrypoint:Name`` where two plugins register the plain name."""
@@ -65,28 +82,48 @@ def check_nodes(name: str | None = None) -> list[NodeReport]:
     for kind in _KINDS:
         for key, entry in plugins.nodes(kind).items():
             if name is None or name in (key, entry.name, entry.qualified, entry.plugin.name):
-                reports.append(check_node(kind, key, entry.cls, entry.plugin.name, entry.plugin.distribution))
+                reports.append(check_node(kind, key, entry.cls, entry.plugin.name, entry.plugin.distribution, timeout))
     return reports
 
 
-def check_node(kind: str, name: str, cls: type, plugin: str = "", distribution: str = "") -> NodeReport:
-    """Check one node class (see the module docstring for what is checked)."""
+def check_node(
+    kind: str, name: str, cls: type, plugin: str = "", distribution: str = "", timeout: float = CHECK_TIMEOUT
+) -> NodeReport:
+    """Check one node class (see the module docstring for what is checked), for at most ``timeout`` s."""
     report = NodeReport(kind, name, plugin, distribution)
-    with tempfile.TemporaryDirectory(prefix="databay-check-") as scratch:
-        arguments, external = _arguments(cls, Path(scratch), report)
-        if arguments is None or report.problems:
-            return report
-        try:
-            node = _construct(cls, arguments)
-        except Exception as error:
-            report.problems.append(f"cannot be constructed from keyword arguments {_show(arguments)}: {type(error).__name__}: {error}")
-            return report
-        if any(SECRET in str(value) for value in arguments.values()):
-            _check_repr(node, report)
-        if isinstance(node, Node):
-            _check_async(node, report)
-            _check_lifecycle(node, external, report)
+    doing = ["the check"]  # the step under way, named if it does not return
+    worker = threading.Thread(target=_check, args=(cls, report, doing), name=f"databay-check-{name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():  # left behind: a daemon thread does not keep the process alive
+        problem = f"{doing[0]} did not return within {timeout:g} s: it may be waiting on a connection"
+        return NodeReport(kind, name, plugin, distribution, problems=[problem])
     return report
+
+
+def _check(cls: type, report: NodeReport, doing: list[str]) -> None:
+    try:
+        with tempfile.TemporaryDirectory(prefix="databay-check-") as scratch:
+            arguments, external = _arguments(cls, Path(scratch), report)
+            if arguments is None or report.problems:
+                return
+            doing[0] = "the constructor"
+            try:
+                node = _construct(cls, arguments)
+            except Exception as error:
+                report.problems.append(
+                    f"cannot be constructed from keyword arguments {_show(arguments)}: {type(error).__name__}: {error}"
+                )
+                return
+            if any(SECRET in str(value) for value in arguments.values()):
+                doing[0] = "repr()"
+                _check_repr(node, report)
+            if isinstance(node, Node):
+                doing[0] = "is_async/blocking"
+                _check_async(node, report)
+                _check_lifecycle(node, external, report, doing)
+    except Exception as error:  # reported, not lost in a thread's traceback
+        report.problems.append(f"{doing[0]} raised {type(error).__name__}: {error}")
 
 
 def _arguments(cls: type, scratch: Path, report: NodeReport) -> tuple[dict[str, Any] | None, str | None]:
@@ -106,7 +143,7 @@ def _arguments(cls: type, scratch: Path, report: NodeReport) -> tuple[dict[str, 
         if parameter.kind is parameter.POSITIONAL_ONLY and required:
             report.problems.append(f"required parameter {parameter.name!r} is positional-only: a pipeline passes keywords")
             continue
-        if _ENDPOINT.search(parameter.name) or _PATH.search(parameter.name):
+        if _points_outside(parameter.name, None if required else parameter.default):
             external = external or parameter.name
         annotation = parameter.annotation
         if annotation is parameter.empty:
@@ -123,15 +160,23 @@ def _arguments(cls: type, scratch: Path, report: NodeReport) -> tuple[dict[str, 
     return arguments, external
 
 
+def _points_outside(name: str, default: object) -> bool:
+    """Whether a parameter names an endpoint or a path, or defaults to something that looks like one."""
+    if _URL.search(name) or _HOST.search(name) or _PATH.search(name):
+        return True
+    values = default if isinstance(default, list | tuple | set | frozenset) else [default]
+    return any(isinstance(value, os.PathLike) or isinstance(value, str) and _ENDPOINT_VALUE.search(value) for value in values)
+
+
 def _fake_value(name: str, annotation: str, scratch: Path) -> Any:
     """An obviously fake but well-typed value, or None when there is no harmless one."""
     types = {part.strip() for part in re.split(r"[|\[\],]|Optional|Union", annotation)}
     if "str" in types or "Path" in types:
-        if _ENDPOINT.search(name) and name != "host" and not name.endswith("_host"):
+        if _URL.search(name):
             return f"https://user:{SECRET}@example.invalid/databay-check"
         if _PATH.search(name):
             return str(scratch / "databay-check.txt")
-        return "example.invalid" if _ENDPOINT.search(name) else "databay-check"
+        return "example.invalid" if _HOST.search(name) else "databay-check"
     for type_name, value in (("bool", False), ("int", 1), ("float", 1.0), ("dict", {}), ("list", [])):
         if type_name in types:
             return value
@@ -180,13 +225,14 @@ def _check_async(node: Node, report: NodeReport) -> None:
         report.problems.append(f"declares blocking = True but {method.__name__}() is async (blocking is for sync nodes)")
 
 
-def _check_lifecycle(node: Node, external: str | None, report: NodeReport) -> None:
+def _check_lifecycle(node: Node, external: str | None, report: NodeReport, doing: list[str]) -> None:
     calls: list[Callable[[], None]] = [node.on_shutdown, node.on_shutdown]
     if external is None:
         calls = [node.on_start, node.on_shutdown, node.on_shutdown, node.on_start, node.on_shutdown]
     else:
         report.notes.append(f"on_start not called: it would use {external!r}")
     for number, call in enumerate(calls, 1):
+        doing[0] = call.__name__
         try:
             call()
         except Exception as error:
