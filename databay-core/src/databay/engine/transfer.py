@@ -271,13 +271,17 @@ def _push_all(
     deliverer = link._deliverer
     concurrent: list[Coroutine[Any, Any, None]] = []
     try:
+        may_wait = offload or link._async_nodes  # else no push can wait: skip asking each outlet
         for outlet in link.outlets:
-            records = _processed(link, outlet, next(batches), update, result)
-            if records is None:
-                continue
+            records = next(batches)
+            if outlet.processors:
+                processed = _processed(link, outlet, records, update, result)
+                if processed is None:
+                    continue
+                records = processed
             if deliverer is not None:
                 concurrent.append(deliverer.deliver(outlet, records, update, offload, result))
-            elif outlet.is_async or _threaded(link, outlet, offload):
+            elif may_wait and (outlet.is_async or _threaded(link, outlet, offload)):
                 concurrent.append(_push(link, outlet, records, update, offload, result))
             else:
                 _push_inline(link, outlet, records, update, result)
