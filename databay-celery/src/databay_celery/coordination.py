@@ -17,6 +17,7 @@ import redis
 
 from databay.engine.overlap import Overlap, instance_limit
 from databay_celery.identity import Slot
+from databay_celery.outstanding import Outstanding
 from databay_celery.settings import ClusterSettings
 
 __all__ = ["Coordinator", "Claim"]
@@ -75,6 +76,7 @@ class Coordinator:
         self._renew = client.register_script(_RENEW)
         self._enter = client.register_script(_ENTER)
         self._renew_member = client.register_script(_RENEW_MEMBER)
+        self.outstanding = Outstanding(client, settings)
 
     @property
     def done_for(self) -> int:
@@ -83,22 +85,27 @@ class Coordinator:
 
     # -- (link, slot): at most once -------------------------------------------------------------
 
-    def _slot_key(self, slot: Slot) -> str:
+    def slot_key(self, slot: Slot) -> str:
+        """The slot's claim: ``run:<token>`` while a live run holds it, ``done:<outcome>`` after."""
         return f"{self._prefix}slot:{slot.link}:{slot.ms}"
 
     def take(self, slot: Slot, token: str) -> Claim:
         """Claim a slot for this run: ``"taken"``; ``"busy"`` while another live run holds it;
         ``"done"`` once any run finished it."""
-        result = _text(self._take(keys=[self._slot_key(slot)], args=[f"run:{token}", self._lease_ms]))
+        result = _text(self._take(keys=[self.slot_key(slot)], args=[f"run:{token}", self._lease_ms]))
         return "taken" if result == "taken" else "busy" if result == "busy" else "done"
 
     def renew(self, slot: Slot, token: str) -> bool:
         """Extend this run's claim; False when it has expired (another run may have taken it)."""
-        return bool(self._renew(keys=[self._slot_key(slot)], args=[f"run:{token}", self._lease_ms]))
+        return bool(self._renew(keys=[self.slot_key(slot)], args=[f"run:{token}", self._lease_ms]))
 
     def finish(self, slot: Slot, outcome: str) -> None:
-        """Mark the slot done (``outcome``: delivered, failed, skipped), for ``done_for`` seconds."""
-        self._redis.set(self._slot_key(slot), f"done:{outcome}", ex=self.done_for)
+        """Mark the slot done (``outcome``: delivered, failed, skipped), for ``done_for`` seconds;
+        it is no longer outstanding."""
+        with self._redis.pipeline() as pipe:
+            pipe.set(self.slot_key(slot), f"done:{outcome}", ex=self.done_for)
+            self.outstanding.finish(slot, pipe)
+            pipe.execute()
 
     # -- overlap, cluster-wide ------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ due slots to Celery from the redbeat leader); ``databay celery worker`` runs the
 from __future__ import annotations
 
 import datetime
+import logging
 import threading
 from typing import Union
 
@@ -11,12 +12,15 @@ from celery import Celery  # type: ignore[import-untyped]
 
 from databay import BasePlanner, Link
 from databay.engine.overlap import Overlap, instance_limit
+from databay.logs import log_failure
 from databay.redaction import redact_url
 from databay_celery.identity import interval_ms, link_keys
 from databay_celery.scheduler import SchedulerService
 from databay_celery.settings import ClusterSettings
 
 __all__ = ["CeleryPlanner"]
+
+_LOGGER = logging.getLogger("databay.CeleryPlanner")
 
 
 class CeleryPlanner(BasePlanner):
@@ -48,7 +52,7 @@ class CeleryPlanner(BasePlanner):
         *,
         redelivery: float = 25.0,
         lock_timeout: int = 2,
-        poll: float = 0.5,
+        poll: float = 0.25,
         namespace: str = "databay",
         overlap: Overlap = "skip",
         max_instances: int = 10,
@@ -112,9 +116,19 @@ class CeleryPlanner(BasePlanner):
 
     def _start_planner(self) -> None:
         entries = {key: datetime.timedelta(milliseconds=interval_ms(link)) for key, link in self.keyed_links().items()}
-        self._service = SchedulerService(self.celery_app(), self.settings, entries)
-        self._thread = threading.Thread(target=self._service.run, name="databay-celery-scheduler", daemon=True)
+        self._service = SchedulerService(self.celery_app(), self.settings, entries, coalesce=self.overlap == "skip")
+        self._thread = threading.Thread(target=self._serve, args=(self._service,), name="databay-celery-scheduler", daemon=True)
         self._thread.start()
+
+    def _serve(self, service: SchedulerService) -> None:
+        """The scheduler thread: if it ever ends on an exception, the planner stops on it (exit
+        status 1 under ``databay run``) instead of running on without publishing."""
+        try:
+            service.run()
+        except Exception as error:
+            log_failure(_LOGGER, error, "CeleryPlanner's scheduler stopped: %s: %s", type(error).__name__, error)
+            self.exception = self.exception or error
+            self._runtime.request_stop(wait=False, timeout=None)
 
     def _shutdown_planner(self, wait: bool = True) -> None:
         service, thread = self._service, self._thread

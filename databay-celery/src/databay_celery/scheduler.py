@@ -5,8 +5,12 @@ Link schedules live in redbeat (Redis), so every scheduler of a cluster shares t
 standby carries on where the leader stopped. Two rules keep a slot from being published twice,
 even if two schedulers ever believed they led (a leader that stalled past its lock): slots are
 points of a fixed grid, and each link has a published watermark in Redis that only a
-compare-and-set moves forward, before the task is sent. A scheduler killed between that
-compare-and-set and the send loses that one slot; it never sends one twice.
+compare-and-set moves forward, before the task is sent. The same compare-and-set records the
+slot as outstanding (:mod:`databay_celery.outstanding`): a send that fails, or a scheduler killed
+before it, leaves the slot for the next leader's tick to send again after ``redelivery``.
+
+Under ``overlap="skip"`` the slots missed during a gap (a failover, a restart) are coalesced:
+only the newest is published, as a running transfer would have made the link skip the others.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 import redis
@@ -25,7 +30,9 @@ from celery.schedules import schedule  # type: ignore[import-untyped]
 from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, RedBeatScheduler, RedBeatSchedulerEntry, get_redis  # type: ignore[import-untyped]
 from redis.exceptions import LockError
 
-from databay_celery.identity import grid
+from databay.redaction import redact_text, url_secrets
+from databay_celery.coordination import Coordinator
+from databay_celery.identity import Slot, grid
 from databay_celery.settings import TASK_NAME, ClusterSettings
 
 __all__ = ["LinkScheduler", "SchedulerService"]
@@ -35,60 +42,75 @@ _LOGGER = logging.getLogger("databay.CeleryPlanner")
 MAX_CATCH_UP = 100
 """Missed slots a scheduler publishes per link after a gap (a failover, a restart); older ones are skipped."""
 
-_ADVANCE = """
-local last = tonumber(redis.call('get', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) > last then
-    redis.call('set', KEYS[1], ARGV[1])
-    return 1
-end
-return 0
-"""
 
 
 class LinkScheduler(RedBeatScheduler):
     """redbeat's scheduler, publishing every grid slot of a link once (see the module docs)."""
 
-    def __init__(self, app: Celery, settings: ClusterSettings, stop: threading.Event, **kwargs: Any) -> None:
+    def __init__(self, app: Celery, settings: ClusterSettings, stop: threading.Event, coalesce: bool, **kwargs: Any) -> None:
         super().__init__(app, lock_timeout=settings.lock_timeout, max_interval=settings.poll, lazy=True, **kwargs)
         self._settings = settings
         self._stop = stop
-        client = get_redis(app)
-        self._advance = client.register_script(_ADVANCE)
-        self._watermarks = f"{settings.namespace}:published:"
+        self._coalesce = coalesce
+        self._coordinator = Coordinator(get_redis(app), settings)
+        self._extended = time.monotonic()
 
-    def watermark(self, link: str) -> int | None:
-        """The last slot (ms) published for ``link``, if any."""
-        value = get_redis(self.app).get(self._watermarks + link)
-        return None if value is None else int(value)
+    def tick(self, **kwargs: Any) -> float:
+        """Extend the lock, publish the due slots, send the overdue outstanding ones again."""
+        self._extended = time.monotonic()
+        delay: float = super().tick(**kwargs)
+        coordinator = self._coordinator
+        for slot in coordinator.outstanding.overdue(coordinator.slot_key, coordinator.done_for):
+            if self._stop.is_set():
+                break
+            _LOGGER.warning("%s sent again: not finished nor running %gs after it was sent", slot, self._settings.redelivery)
+            self._send(slot, self.producer)
+        return delay
 
     def maybe_due(self, entry: RedBeatSchedulerEntry, producer: Any = None, **kwargs: Any) -> float:
         """Publish the entry's due slots, oldest first; the seconds until its next slot."""
         interval = round(entry.schedule.run_every.total_seconds() * 1000)
         now = _ms(self.app.now())
-        last = self.watermark(entry.name)
+        last = self._coordinator.outstanding.watermark(entry.name)
         after = (now // interval) * interval - 1 if last is None else last  # new link: its current slot
         due = list(grid(interval, after, now))
-        if len(due) > MAX_CATCH_UP:
+        if self._coalesce and len(due) > 1:
+            _LOGGER.info("%s: %d missed slot(s) coalesced into the newest (overlap=skip)", entry.name, len(due) - 1)
+            due = due[-1:]
+        elif len(due) > MAX_CATCH_UP:
             _LOGGER.warning("%s: skipping %d missed slot(s), publishing the last %d", entry.name, len(due) - MAX_CATCH_UP, MAX_CATCH_UP)
             due = due[-MAX_CATCH_UP:]
-        for slot in due:
+        for ms in due:
             if self._stop.is_set():  # SIGTERM: not one more slot
                 break
-            if self._advance(keys=[self._watermarks + entry.name], args=[slot]):
-                self.app.send_task(
-                    TASK_NAME, args=[entry.name, slot], task_id=f"{entry.name}@{slot}",
-                    queue=self._settings.namespace, producer=producer or self.producer,
-                )
-            entry = entry._next_instance(last_run_at=_datetime(slot))  # redbeat's record: due time and last run
+            self._keep_lock()
+            slot = Slot(entry.name, ms)
+            if self._coordinator.outstanding.publish(slot):
+                self._send(slot, producer or self.producer)
+            entry = entry._next_instance(last_run_at=_datetime(ms))  # redbeat's record: due time and last run
         return ((now // interval + 1) * interval - now) / 1000
+
+    def _keep_lock(self) -> None:
+        """Extend the lock within a long tick (many links), before a third of it is gone."""
+        if time.monotonic() - self._extended > self._settings.lock_timeout / 3:
+            self.lock.extend(int(self.lock_timeout))  # LockError once lost: stop publishing
+            self._extended = time.monotonic()
+
+    def _send(self, slot: Slot, producer: Any) -> None:
+        self.app.send_task(
+            TASK_NAME, args=[slot.link, slot.ms], task_id=f"{slot.link}@{slot.ms}",
+            queue=self._settings.namespace, producer=producer,
+        )
 
 
 class SchedulerService:
     """Stand by for the lock, lead while holding it, stand by again if it is lost; until stopped."""
 
-    def __init__(self, app: Celery, settings: ClusterSettings, entries: dict[str, datetime.timedelta]) -> None:
+    def __init__(self, app: Celery, settings: ClusterSettings, entries: dict[str, datetime.timedelta], coalesce: bool) -> None:
         self._app = app
         self._settings = settings
+        self._coalesce = coalesce
+        self._secrets = url_secrets(app.conf.broker_url)
         self._stop = threading.Event()
         self.leading = threading.Event()
         app.conf.beat_schedule = {
@@ -101,16 +123,19 @@ class SchedulerService:
         self._stop.set()
 
     def run(self) -> None:
-        """Lead or stand by until :meth:`stop`; connection failures are logged and retried."""
+        """Lead or stand by until :meth:`stop`. Any failure (Redis or the broker away, a send
+        refused) is logged and retried after ``poll``: a slot whose send failed is outstanding,
+        so the next leading tick sends it again."""
         while not self._stop.is_set():
-            scheduler = LinkScheduler(self._app, self._settings, self._stop)
+            scheduler = LinkScheduler(self._app, self._settings, self._stop, self._coalesce)
             try:
                 if self._acquire(scheduler):
                     self._lead(scheduler)
             except LockError:
                 _LOGGER.warning("CeleryPlanner lost the scheduler lock; standing by")
-            except (redis.RedisError, OSError) as error:
-                _LOGGER.error("CeleryPlanner cannot reach Redis (%s: %s); retrying", type(error).__name__, error)
+            except Exception as error:  # noqa: BLE001 (one failure must not end the scheduler)
+                message = redact_text(str(error), self._secrets)
+                _LOGGER.error("CeleryPlanner's scheduler failed (%s: %s); retrying", type(error).__name__, message)
                 self._stop.wait(self._settings.poll)
             finally:
                 self.leading.clear()
@@ -144,7 +169,7 @@ def _close(scheduler: LinkScheduler) -> None:
     try:
         scheduler.close()
     except (redis.RedisError, LockError, OSError) as error:
-        _LOGGER.debug("closing the scheduler: %s", error)
+        _LOGGER.debug("closing the scheduler: %s", redact_text(str(error)))
 
 
 def _ms(moment: datetime.datetime) -> int:
