@@ -17,14 +17,14 @@ def test_defaults_redeliver_within_30s_and_fail_over_within_3s():
     assert settings.lease < settings.visibility_timeout  # a dead worker's claim is gone before its message returns
     assert settings.lock_timeout + settings.poll <= 3
     options = settings.celery_config("redis://localhost")["broker_transport_options"]
-    assert options == {"visibility_timeout": 20.0, "unacked_restore_interval": 5, "unacked_restore_throttle": 1}
+    assert options == {"visibility_timeout": 20.0, "unacked_restore_interval": 5, "unacked_restore_throttle": 1, "unacked_mutex_expire": 5}
 
 
 def test_celery_takes_messages_late_and_one_at_a_time():
     config = ClusterSettings().celery_config("redis://localhost")
     assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
     assert config["worker_prefetch_multiplier"] == 1
-    assert config["redbeat_lock_timeout"] == 2 and config["beat_max_loop_interval"] == 0.5
+    assert config["redbeat_lock_timeout"] == 2 and config["beat_max_loop_interval"] == 0.25
 
 
 @pytest.mark.parametrize("bad", [{"redelivery": 1}, {"lock_timeout": 2.5}, {"poll": 3}, {"namespace": "a:b"}])

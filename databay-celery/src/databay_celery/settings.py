@@ -33,7 +33,7 @@ class ClusterSettings:
 
     redelivery: float = 25.0
     lock_timeout: int = 2
-    poll: float = 0.5
+    poll: float = 0.25
     namespace: str = "databay"
 
     def __post_init__(self) -> None:
@@ -75,6 +75,9 @@ class ClusterSettings:
                 "visibility_timeout": self.visibility_timeout,
                 "unacked_restore_interval": self.restore_interval,
                 "unacked_restore_throttle": 1,
+                # the mutex one worker holds while it sweeps: a sweeper killed mid-sweep must not
+                # block the others' sweeps for kombu's default 300 s
+                "unacked_mutex_expire": self.restore_interval,
             },
             "result_backend": None,
             "task_ignore_result": True,
