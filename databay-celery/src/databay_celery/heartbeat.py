@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import redis
+from databay.redaction import redact_text
 
 __all__ = ["Heartbeat"]
 
@@ -51,5 +51,5 @@ class Heartbeat:
             for renew in renewals:
                 try:
                     renew()
-                except (redis.RedisError, OSError) as error:  # Redis away: the next beat tries again
-                    _LOGGER.warning("heartbeat failed (%s: %s); leases may expire", type(error).__name__, error)
+                except Exception as error:  # noqa: BLE001 (Redis away, or anything: the next beat tries again)
+                    _LOGGER.warning("heartbeat failed (%s: %s); leases may expire", type(error).__name__, redact_text(str(error)))

@@ -6,6 +6,9 @@ leaves its message unacknowledged: Redis hands it to another worker once the vis
 timeout passes, and that worker finds the dead one's claim expired (its heartbeat stopped) and
 runs the slot. A copy handed out while the first run still lives (a transfer longer than the
 visibility timeout) finds the claim held and is retried after a lease, until the slot is done.
+A task that fails on Redis (or on the worker shutting down) before it finished the slot is
+retried after a lease; the scheduler's outstanding set (:mod:`databay_celery.outstanding`)
+sends the slot again should even that retry be lost.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import uuid
 import redis
 from celery import Task  # type: ignore[import-untyped]
 
+from databay.errors import PlannerNotRunningError
+from databay.inlet import Inlet
 from databay.link import Link
+from databay.redaction import redact_text
 from databay_celery.coordination import Coordinator
 from databay_celery.heartbeat import Heartbeat
 from databay_celery.host import TransferHost
@@ -59,6 +65,13 @@ class SlotRunner:
             _LOGGER.error("%s: no link %r in this worker's pipeline; is every process on the same file?", self._name, link_key)
             return "unknown"
         slot = Slot(link_key, slot_ms)
+        try:
+            return self._run_slot(task, link, slot)
+        except (redis.RedisError, PlannerNotRunningError) as error:  # not finished: ask again after a lease
+            _LOGGER.warning("%s not finished (%s: %s); retried in %gs", slot, type(error).__name__, redact_text(str(error)), self._settings.lease)
+            raise task.retry(countdown=self._settings.lease, max_retries=None) from error
+
+    def _run_slot(self, task: Task, link: Link, slot: Slot) -> str:
         token = f"{self._name}:{uuid.uuid4().hex[:12]}"
         claim = self._coordinator.take(slot, token)
         if claim == "busy":  # a redelivered copy while the first run lives: ask again after a lease
@@ -69,8 +82,12 @@ class SlotRunner:
         started = time.monotonic()
 
         def renew() -> None:
-            self._coordinator.renew(slot, token)
-            self._coordinator.keep(link_key, token)
+            if not self._coordinator.renew(slot, token):
+                _LOGGER.error(
+                    "%s: this run's claim expired (the worker stalled past its %gs lease); another worker may run the slot too",
+                    slot, self._settings.lease,
+                )
+            self._coordinator.keep(slot.link, token)
 
         with self._heartbeat.keeping(renew):
             outcome = self._run_admitted(link, slot, token)
@@ -113,23 +130,26 @@ def run_worker(planner: CeleryPlanner, *, concurrency: int | None = None, loglev
     name = node_name()
     app = planner.celery_app()
     threads = concurrency or planner.concurrency
-    client = redis.Redis.from_url(planner.broker_url)
+    # a Redis call that hangs must not outlast a heartbeat (and so the lease it renews)
+    timeout = planner.settings.heartbeat
+    client = redis.Redis.from_url(planner.broker_url, socket_timeout=timeout, socket_connect_timeout=timeout)
     coordinator = Coordinator(client, planner.settings)
     heartbeat = Heartbeat(planner.settings.heartbeat)
+    _warn_of_cursors(planner)
     host = TransferHost(planner.links, threads)
-    host.open()
-    runner = SlotRunner(planner, host, coordinator, heartbeat, name)
-
-    @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
-    def transfer(task: Task, link_key: str, slot_ms: int) -> str:
-        return runner(task, link_key, slot_ms)
-
-    facts = {"pid": os.getpid(), "host": socket.gethostname(), "concurrency": threads, "started": time.time()}
-    worker = app.Worker(
-        hostname=name, pool_cls="threads", concurrency=threads, queues=[planner.settings.namespace],
-        loglevel=loglevel, quiet=True, without_mingle=True, without_gossip=True, without_heartbeat=True,
-    )
     try:
+        host.open()
+        runner = SlotRunner(planner, host, coordinator, heartbeat, name)
+
+        @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+        def transfer(task: Task, link_key: str, slot_ms: int) -> str:
+            return runner(task, link_key, slot_ms)
+
+        facts = {"pid": os.getpid(), "host": socket.gethostname(), "concurrency": threads, "started": time.time()}
+        worker = app.Worker(
+            hostname=name, pool_cls="threads", concurrency=threads, queues=[planner.settings.namespace],
+            loglevel=loglevel, quiet=True, without_mingle=True, without_gossip=True, without_heartbeat=True,
+        )
         coordinator.alive(name, facts)
         heartbeat.start()
         with heartbeat.keeping(lambda: coordinator.alive(name, facts)):
@@ -141,3 +161,15 @@ def run_worker(planner: CeleryPlanner, *, concurrency: int | None = None, loglev
         client.close()
     _LOGGER.info("%s stopped: nodes shut down", name)
     return int(worker.exitcode or 0)
+
+
+def _warn_of_cursors(planner: CeleryPlanner) -> None:
+    """An inlet with a cursor (it overrides :meth:`Inlet.commit`, as FileInlet's line mode does)
+    keeps it in each worker process: every worker reads from its own, so records repeat."""
+    for key, link in planner.keyed_links().items():
+        for inlet in link.inlets:
+            if type(inlet).commit is not Inlet.commit:
+                _LOGGER.warning(
+                    "%s: %r keeps its cursor in each worker process; under CeleryPlanner every worker "
+                    "reads from its own, so records repeat across workers", key, inlet,
+                )
