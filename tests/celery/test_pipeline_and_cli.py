@@ -91,7 +91,8 @@ def test_run_and_worker_deliver_and_status_shows_worker_queue_and_last_run(redis
     finally:
         for process in (scheduler, worker):
             process.terminate()
-        assert scheduler.wait(30) == 0 and worker.wait(60) == 0
+        exits = scheduler.wait(30), worker.wait(60)
+    assert exits == (0, 0)
 
 
 @pytest.mark.cluster

@@ -64,8 +64,10 @@ def test_sigterm_lets_the_transfer_in_flight_finish_then_shuts_nodes_down(cluste
     worker = nodes.worker()
     scheduler = nodes.scheduler()
     in_flight = wait_for(lambda: nodes.running_in(worker.pid), 30, "a transfer in flight")
+    worker.send_signal(signal.SIGTERM)
+    assert nodes.redis.get(in_flight[0]).startswith(b"run:"), "the transfer ended before the SIGTERM"
+    assert worker.wait(60) == 0
     assert nodes.stop(scheduler) == 0
-    assert nodes.stop(worker) == 0
     _, _, link, slot = in_flight[0].split(":")
     lines = nodes.lines()
     pushed = lines.index(next(line for line in lines if (line.get("link"), line.get("slot")) == (link, int(slot))))

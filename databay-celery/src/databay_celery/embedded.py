@@ -40,14 +40,15 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout
         try:
             while True:
-                try:
-                    client.ping()
-                    return
+                try:  # the port was free when probed; another server may have taken it since
+                    if client.info("server")["process_id"] == self._process.pid:
+                        return
                 except redis.ConnectionError:
-                    if time.monotonic() > deadline or self._process.poll() is not None:
-                        self.stop()
-                        raise RuntimeError(f"redis-server did not start on port {self.port}") from None
-                    time.sleep(0.02)
+                    pass
+                if time.monotonic() > deadline or self._process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"redis-server did not start on port {self.port}")
+                time.sleep(0.02)
         finally:
             client.close()
 
