@@ -106,3 +106,26 @@ def test_an_unreachable_redis_is_one_line_without_its_password(tmp_path):
         assert shown.returncode == 1, shown.stderr
         assert "cannot reach Redis at redis://***@127.0.0.1" in shown.stderr
         assert "s3cret-pw" not in shown.stdout + shown.stderr
+
+
+def test_the_broker_url_can_come_from_the_environment_and_stays_redacted(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from databay_celery.cli import celery_group
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "env_links.py").write_text(textwrap.dedent("""
+        from databay import Link
+        from databay.inlets import NullInlet
+        from databay.outlets import NullOutlet
+
+        def links():
+            return [Link(NullInlet(), NullOutlet(), 1, tags="env")]
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    shown = CliRunner().invoke(celery_group, ["status", "env_links:links"], env={"DATABAY_BROKER_URL": f"redis://:s3cret-pw@127.0.0.1:{port}/0"})
+    assert shown.exit_code == 1, shown.output
+    assert "cannot reach Redis at redis://***@127.0.0.1" in shown.output
+    assert "s3cret-pw" not in shown.output

@@ -13,14 +13,17 @@ import redis
 
 from databay.pipeline import PipelineError
 from databay.pipeline_runner import Outcome
-from databay.redaction import redact_text, redact_url
+from databay.redaction import redact_text, redact_url, url_secrets
 from databay_celery.loading import TargetError, load_target
 from databay_celery.planner import CeleryPlanner
 
 __all__ = ["celery_group"]
 
 _TARGET = click.argument("target", metavar="PIPELINE.toml|module:callable")
-_BROKER = click.option("--broker-url", default=None, help="The cluster's Redis, when the target returns links.")
+_BROKER = click.option(
+    "--broker-url", default=None, envvar="DATABAY_BROKER_URL", show_envvar=True,
+    help="The cluster's Redis, when the target returns links (the variable keeps a password out of `ps`).",
+)
 _VERBOSE = click.option("-v", "--verbose", count=True, help="Log more: -v INFO, -vv DEBUG.")
 
 
@@ -35,7 +38,7 @@ def _load(target: str, broker_url: str | None, verbose: int) -> CeleryPlanner:
     try:
         return load_target(target, broker_url)
     except (PipelineError, TargetError) as error:
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {redact_text(str(error), url_secrets(broker_url or ''))}", err=True)
         sys.exit(Outcome.BAD_PIPELINE)
 
 
