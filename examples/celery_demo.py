@@ -39,11 +39,15 @@ def main():
     out = Path(folder) / "out.txt"
     env = {**os.environ, "REDIS_URL": url, "DATABAY_DEMO_OUT": str(out)}
     print(f"Redis at {url.split('@')[-1]}; records land in {out}")
-    schedulers = [subprocess.Popen([DATABAY, "run", str(PIPELINE), "-v"], env=env) for _ in range(2)]
-    workers = [subprocess.Popen([DATABAY, "celery", "worker", str(PIPELINE)], env=env) for _ in range(3)]
+    schedulers, workers = [], []
     try:
+        schedulers += [subprocess.Popen([DATABAY, "run", str(PIPELINE), "-v"], env=env) for _ in range(2)]
+        workers += [subprocess.Popen([DATABAY, "celery", "worker", str(PIPELINE)], env=env) for _ in range(3)]
+        deadline = time.monotonic() + 60
         while len(json.loads(subprocess.run([DATABAY, "celery", "status", "--json", str(PIPELINE)], env=env,
                                             capture_output=True, text=True).stdout or "{}").get("workers", {})) < 3:
+            if time.monotonic() > deadline or any(process.poll() is not None for process in workers):
+                raise SystemExit("the workers did not come up (see their output above)")
             time.sleep(0.2)  # workers take a few seconds to import Celery and start their nodes
         time.sleep(options.seconds / 2)
         status(env)
@@ -59,7 +63,11 @@ def main():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in schedulers + workers:
-            process.wait()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         if server is not None:
             server.stop()
     lines = out.read_text().splitlines() if out.exists() else []
