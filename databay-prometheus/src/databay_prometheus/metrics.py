@@ -58,7 +58,7 @@ class LinkSeries:
         """Count one transfer: the sums and its bucket first, then a few additions under the lock
         (acquired by hand: ``with`` costs a transfer more than all the additions)."""
         duration = result.duration
-        bucket = bisect.bisect_left(BUCKETS, duration)
+        bucket = 0 if duration <= BUCKETS[0] else bisect.bisect_left(BUCKETS, duration)  # most take < 0.5 ms
         pulled = sum(result.pulled.values())
         pushed = sum(result.pushed.values())
         succeeded_at = time.time() if result.ok else None
