@@ -62,19 +62,28 @@ def http_to_mongo(old_python: str) -> None:
     )
 
 
+def transfer_engine(old_python: str) -> None:
+    """transfer_bench.py per contender, in 3 rotated rounds, each figure the best of its rounds:
+    one run each let another process's burst on this shared machine decide the comparison."""
+    contenders = {"this project": (sys.executable, "databay"), "databay 0.3.0": (old_python, "databay"),
+                  "hand loop": (sys.executable, "loop")}
+    names = list(contenders)
+    best: dict[str, dict[str, float]] = {name: {} for name in names}
+    for round_number in range(3):
+        for name in names[round_number:] + names[:round_number]:
+            python, mode = contenders[name]
+            for metric, value in measure(python, "transfer_bench.py", mode).items():
+                pick = min if metric.startswith("us_") else max
+                best[name][metric] = pick(best[name].get(metric, value), value)
+    ours = best.pop("this project")
+    report("Transfer engine (sync nodes; best of 3 rotated rounds)", ours, best,
+           higher_is_better=lambda metric: not metric.startswith("us_"))
+
+
 def main() -> None:
     old_python = sys.argv[1]
     http_to_mongo(old_python)
-    ours = measure(sys.executable, "transfer_bench.py", "databay")
-    report(
-        "Transfer engine (sync nodes)",
-        ours,
-        {
-            "databay 0.3.0": measure(old_python, "transfer_bench.py", "databay"),
-            "hand loop": measure(sys.executable, "transfer_bench.py", "loop"),
-        },
-        higher_is_better=lambda metric: not metric.startswith("us_"),
-    )
+    transfer_engine(old_python)
     report(
         "Delivery (this project only; targets: happy-path overhead <= 10 %, spill and redelivery >= 50,000 records/s)",
         measure(sys.executable, "delivery_bench.py"),
