@@ -1,6 +1,10 @@
 """One transfer, as one async function: inlets → link processors → groupers → for each batch,
 every outlet (a copy of the batch, the outlet's processors, then push).
 
+With ``copy_records``, one inlet and no link processors or groupers, nobody but the outlets'
+copies would see the batch, so a flat pull skips it: each outlet's copy is made from what the
+inlet returned (:func:`databay.copying.copies_of_pull`).
+
 Synchronous nodes are called inline. On a shared loop (a planner's, or a user's awaiting
 :meth:`Link.transfer_async`), sync nodes that declare ``blocking = True`` run in a worker thread
 so they don't stall other links. A link whose nodes are all synchronous never touches asyncio:
@@ -165,7 +169,8 @@ async def _pulled(inlet: Inlet, update: Update, threaded: bool) -> Any:
 
 async def _pull_all(link: Link, update: Update, offload: bool, result: TransferResult) -> list[Record]:
     """Pull every inlet, keeping inlet order, when some pull awaits or runs in a worker thread;
-    concurrent pulls overlap up to ``inlet_concurrency``. Inlets that pulled without failing go in ``result.pulled`` with their record counts."""
+    concurrent pulls overlap up to ``inlet_concurrency``. Inlets that pulled without failing go
+    in ``result.pulled`` with their record counts."""
     inlets = link.inlets
     pulled_from = result.pulled
     if len(inlets) == 1 and inlets[0].is_async:  # one awaited pull: no task scope or bookkeeping
