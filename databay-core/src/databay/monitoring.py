@@ -15,17 +15,23 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
-from databay.engine.observing import GuardedHook
+from databay.plugins import CORE_PLUGIN, get_plugin_manager
 from databay.redaction import redact_text
 
 if TYPE_CHECKING:
+    from pluggy import HookImpl
+
     from databay.base_planner import BasePlanner
     from databay.hookspecs import RouteHandler
 
-__all__ = ["DEFAULT_HOST", "MonitoringServer", "healthz", "routes"]
+__all__ = ["DEFAULT_HOST", "REQUEST_TIMEOUT", "MonitoringServer", "healthz", "routes"]
 
 DEFAULT_HOST = "127.0.0.1"
 """Where the server listens unless told otherwise: this machine only."""
+
+REQUEST_TIMEOUT = 10.0
+"""Seconds a connection may stay silent before the server closes it: an idle or stalled client
+must not hold one of its threads forever."""
 
 _LOGGER = logging.getLogger("databay.monitoring")
 _JSON = "application/json"
@@ -34,16 +40,49 @@ _METRICS_HINT = "No metrics exporter is installed. Install one with: pip install
 
 
 def routes() -> dict[str, RouteHandler]:
-    """Every endpoint plugins register, by path (a plugin whose registration fails is logged and skipped)."""
+    """Every endpoint plugins register, by path.
+
+    Core's endpoints cannot be replaced: core registers first and a path goes to whoever
+    registered it first; a later registration of it is logged as a warning naming both plugins
+    and ignored. A plugin whose registration fails is logged and none of its endpoints is served.
+    """
     table: dict[str, RouteHandler] = {}
+    owners: dict[str, str] = {}
+    impls = get_plugin_manager().hook.register_monitoring_routes.get_hookimpls()
+    for impl in sorted(impls, key=lambda impl: impl.plugin_name != CORE_PLUGIN):  # stable: then loading order
+        plugin = impl.plugin_name
+        try:
+            offered = _offered(impl)
+        except Exception as error:
+            _LOGGER.error(
+                "databay plugin %r failed in register_monitoring_routes: %s; none of its endpoints is served",
+                plugin, redact_text(f"{type(error).__name__}: {error}"),
+            )
+            continue
+        for path, handler in offered.items():
+            if path in owners:
+                owner = "core" if owners[path] == CORE_PLUGIN else f"plugin {owners[path]!r}"
+                _LOGGER.warning(
+                    "Monitoring endpoint %s is registered by %s and by plugin %r: %s's is served, %r's ignored",
+                    path, owner, plugin, owner, plugin,
+                )
+                continue
+            table[path], owners[path] = handler, plugin
+    return table
+
+
+def _offered(impl: HookImpl) -> dict[str, RouteHandler]:
+    """The endpoints one plugin's ``register_monitoring_routes`` registers, by path."""
+    offered: dict[str, RouteHandler] = {}
 
     def register(path: str, handler: RouteHandler) -> None:
         if not path.startswith("/"):
             raise ValueError(f"a monitoring route must start with '/', got {path!r}")
-        table[path] = handler
+        offered[path] = handler
 
-    GuardedHook("register_monitoring_routes")(register)
-    return table
+    arguments = {"register": register}
+    impl.function(*(arguments[name] for name in impl.argnames))
+    return offered
 
 
 def healthz(planner: BasePlanner) -> tuple[int, str, bytes]:
@@ -84,12 +123,15 @@ class MonitoringServer:
 
     :param port: 0 picks a free port (see :attr:`url` once started).
     :param host: the address to bind; the default keeps the endpoints on this machine.
+    :param request_timeout: seconds a connection may stay silent before it is closed.
     """
 
-    def __init__(self, planner: BasePlanner, port: int = 0, host: str = DEFAULT_HOST) -> None:
+    def __init__(
+        self, planner: BasePlanner, port: int = 0, host: str = DEFAULT_HOST, request_timeout: float = REQUEST_TIMEOUT
+    ) -> None:
         self.planner = planner
         self.routes = routes()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self, request_timeout))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="databay-monitoring", daemon=True)
 
@@ -135,9 +177,10 @@ class MonitoringServer:
         return 404, _TEXT, f"Not found. Endpoints:\n{listed}".encode()
 
 
-def _handler_for(server: MonitoringServer) -> type[BaseHTTPRequestHandler]:
+def _handler_for(server: MonitoringServer, request_timeout: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "databay"
+        timeout = request_timeout  # socketserver sets it on the connection: a silent client is dropped
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             status, content_type, body = server.respond(self.path)
