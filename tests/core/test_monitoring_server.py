@@ -1,11 +1,14 @@
 """The monitoring server's hardening: silent clients are dropped, core's endpoints cannot be
-taken over by a plugin, and one plugin's endpoint is not silently replaced by another's."""
+taken over by a plugin, one plugin's endpoint is not silently replaced by another's, and a
+planner paused on purpose is not reported unhealthy."""
 
 from __future__ import annotations
 
 import json
 import logging
 import socket
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,6 +30,15 @@ def get(url: str) -> tuple[int, str]:
     except urllib.error.HTTPError as error:
         with error:
             return error.code, error.read().decode()
+
+
+def poll(condition, timeout=10.0):
+    """Wait until ``condition()`` is truthy (short polls, not a sleep standing in for an assertion)."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+    return result
 
 
 def planner() -> ThreadPlanner:
@@ -89,3 +101,26 @@ def test_a_plugin_failing_to_register_serves_none_of_its_endpoints(installed, ca
         assert get(f"{server.url}/healthz")[0] == 503
     assert "'test-broken-routes' failed in register_monitoring_routes: RuntimeError" in caplog.text
     assert "hunter2" not in caplog.text
+
+
+def test_a_paused_planner_is_healthy_and_says_so_however_long_the_pause():
+    outlet = CollectOutlet()
+    running = ThreadPlanner(Link(ListInlet([1]), outlet, 0.05, tags="feed"))
+    thread = threading.Thread(target=running.start)
+    thread.start()
+    try:
+        with MonitoringServer(running) as server:
+            healthz = f"{server.url}/healthz"
+            poll(lambda: get(healthz)[0] == 200)
+            running.pause()
+            poll(lambda: running.stats()["feed"].stale)  # three intervals without a success have passed
+            status, body = get(healthz)
+            report = json.loads(body)
+            assert status == 200 and report["status"] == "paused" and report["stale"] == []
+            assert report["links"]["feed"]["paused"] and not report["links"]["feed"]["stale"]
+            running.resume()
+            status, body = poll(lambda: (answer := get(healthz))[0] == 200 and "ok" in answer[1] and answer)
+            assert not json.loads(body)["links"]["feed"]["paused"]
+    finally:
+        running.shutdown()
+        thread.join(10)

@@ -88,22 +88,29 @@ def _offered(impl: HookImpl) -> dict[str, RouteHandler]:
 def healthz(planner: BasePlanner) -> tuple[int, str, bytes]:
     """200 while the planner runs and every link has succeeded within three of its intervals;
     503 otherwise, naming the stale links. Links whose last transfer failed are listed as
-    ``failing`` either way: one failure is not yet unhealthy, a link that stays down turns stale."""
+    ``failing`` either way: one failure is not yet unhealthy, a link that stays down turns stale.
+
+    A paused planner answers 200 with status ``paused`` and its links ``paused``, never stale: it
+    was paused on purpose, and an orchestrator must not restart it for that.
+    """
     stats = planner.stats()
-    stale = sorted(name for name, link in stats.items() if link.stale)
+    running = planner.running
+    paused = running and planner._runtime.paused  # BasePlanner.pause() sets it; no public property yet
+    stale = [] if paused else sorted(name for name, link in stats.items() if link.stale)
     failing = sorted(
         name for name, link in stats.items()
         if link.last_failure is not None and (link.last_success is None or link.last_failure > link.last_success)
     )
-    running = planner.running
     healthy = running and not stale
+    status = "paused" if paused else "ok" if healthy else "stale" if running else f"planner {planner.state.value}"
     body = {
-        "status": "ok" if healthy else ("stale" if running else f"planner {planner.state.value}"),
+        "status": status,
         "stale": stale,
         "failing": failing,
         "links": {
             name: {
-                "stale": link.stale,
+                "stale": link.stale and not paused,
+                "paused": paused,
                 "last_success": _iso(link.last_success),
                 "last_failure": _iso(link.last_failure),
                 "last_error": link.last_error,
