@@ -163,3 +163,14 @@ def test_run_until_signalled_serves_while_the_planner_runs(caplog):
     assert outcome == 0 and seen["healthz"] and seen["url"].startswith("http://127.0.0.1:")
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{seen['url']}/healthz", timeout=2)
+
+
+def test_a_link_moved_to_a_planner_where_its_name_is_taken_is_renamed_not_hidden():
+    moved = Link(ListInlet([1]), CollectOutlet(), 60, tags="x")
+    resident = Link(ListInlet([2]), CollectOutlet(), 60, tags="x")
+    first, second = ThreadPlanner([moved]), ThreadPlanner([resident])
+    first.remove_links(moved)
+    second.add_links(moved)
+    assert sorted(second.stats()) == ["x", "x#2"]
+    moved.transfer()
+    assert second.stats()["x#2"].transfers == 1 and second.stats()["x"].transfers == 0

@@ -114,10 +114,12 @@ class BasePlanner(ABC):
                 raise TypeError(f"Provided link is not an instance of Link, found: {link!r}")
             if link in self._links:
                 raise ValueError(f"{self!r} already governs {link!r}")
-        self._links += links
-        for link in links:
+        for link in links:  # each gets a name no other link of this planner has, before joining
             if link._tally is None:
                 link._tally = LinkTally(self._unique_name(".".join(link.tags) or "link"))
+            elif link._tally.name in self._names():  # moved here from a planner where its name was free
+                link._tally.name = self._unique_name(".".join(link.tags) or "link")
+            self._links.append(link)
         if not self._hold_while_running(links):
             for link in links:
                 self._links.remove(link)
@@ -126,8 +128,11 @@ class BasePlanner(ABC):
             self._schedule(link)
             _LOGGER.info("Added link: %s", link)
 
+    def _names(self) -> set[str]:
+        return {link._tally.name for link in self._links if link._tally is not None}
+
     def _unique_name(self, name: str) -> str:
-        taken = {link._tally.name for link in self._links if link._tally is not None}
+        taken = self._names()
         number = 2
         unique = name
         while unique in taken:
