@@ -9,8 +9,6 @@ import logging
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -20,25 +18,7 @@ from databay.hookspecs import hookimpl
 from databay.monitoring import REQUEST_TIMEOUT, MonitoringServer
 from databay.plugins import get_plugin_manager
 
-from databay_testing import CollectOutlet, ListInlet, ThreadPlanner
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read().decode()
-
-
-def poll(condition, timeout=10.0):
-    """Wait until ``condition()`` is truthy (short polls, not a sleep standing in for an assertion)."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
-    return result
+from databay_testing import CollectOutlet, ListInlet, ThreadPlanner, http_get, poll
 
 
 def planner() -> ThreadPlanner:
@@ -78,7 +58,7 @@ def test_a_silent_client_is_dropped_after_the_request_timeout_and_others_are_ser
     with MonitoringServer(planner(), request_timeout=0.2) as server:
         host, port = server.url.removeprefix("http://").rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=30) as idle:
-            assert get(f"{server.url}/healthz")[0] == 503  # served meanwhile (the planner is idle)
+            assert http_get(f"{server.url}/healthz")[0] == 503  # served meanwhile (the planner is idle)
             assert idle.recv(1) == b""  # closed by the server, long before this client's own 30 s
 
 
@@ -86,9 +66,9 @@ def test_core_endpoints_cannot_be_replaced_and_a_clash_names_both_plugins(instal
     install(installed, "test-hijack", Routes(b"hijacked", ["/healthz", "/extra"]))
     install(installed, "test-late", Routes(b"late", ["/extra"]))
     with caplog.at_level(logging.WARNING, logger="databay.monitoring"), MonitoringServer(planner()) as server:
-        status, body = get(f"{server.url}/healthz")
+        status, body = http_get(f"{server.url}/healthz")
         assert status == 503 and json.loads(body)["status"] == "planner idle"  # core's, not the plugin's
-        assert get(f"{server.url}/extra") == (200, "hijacked")  # the first plugin to register it keeps it
+        assert http_get(f"{server.url}/extra") == (200, "hijacked")  # the first plugin to register it keeps it
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     assert any("/healthz" in line and "core" in line and "'test-hijack'" in line for line in warnings), warnings
     assert any("/extra" in line and "'test-hijack'" in line and "'test-late'" in line for line in warnings), warnings
@@ -97,8 +77,8 @@ def test_core_endpoints_cannot_be_replaced_and_a_clash_names_both_plugins(instal
 def test_a_plugin_failing_to_register_serves_none_of_its_endpoints(installed, caplog):
     install(installed, "test-broken-routes", Routes(b"partial", ["/partial"], fail=True))
     with caplog.at_level(logging.ERROR, logger="databay.monitoring"), MonitoringServer(planner()) as server:
-        assert get(f"{server.url}/partial")[0] == 404
-        assert get(f"{server.url}/healthz")[0] == 503
+        assert http_get(f"{server.url}/partial")[0] == 404
+        assert http_get(f"{server.url}/healthz")[0] == 503
     assert "'test-broken-routes' failed in register_monitoring_routes: RuntimeError" in caplog.text
     assert "hunter2" not in caplog.text
 
@@ -111,15 +91,16 @@ def test_a_paused_planner_is_healthy_and_says_so_however_long_the_pause():
     try:
         with MonitoringServer(running) as server:
             healthz = f"{server.url}/healthz"
-            poll(lambda: get(healthz)[0] == 200)
+            poll(lambda: http_get(healthz)[0] == 200)
             running.pause()
-            poll(lambda: running.stats()["feed"].stale)  # three intervals without a success have passed
-            status, body = get(healthz)
+            paused_at = time.monotonic()
+            poll(lambda: time.monotonic() - paused_at > 0.3)  # six intervals without a transfer pass
+            status, body = http_get(healthz)
             report = json.loads(body)
             assert status == 200 and report["status"] == "paused" and report["stale"] == []
             assert report["links"]["feed"]["paused"] and not report["links"]["feed"]["stale"]
             running.resume()
-            status, body = poll(lambda: (answer := get(healthz))[0] == 200 and "ok" in answer[1] and answer)
+            status, body = poll(lambda: (answer := http_get(healthz))[0] == 200 and "ok" in answer[1] and answer)
             assert not json.loads(body)["links"]["feed"]["paused"]
     finally:
         running.shutdown()

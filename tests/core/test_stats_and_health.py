@@ -14,27 +14,9 @@ from databay.monitoring import MonitoringServer
 from databay.pipeline import Pipeline
 from databay.pipeline_runner import run_until_signalled
 
-from databay_testing import CollectOutlet, FailingInlet, ListInlet, SwitchInlet, ThreadPlanner
+from databay_testing import CollectOutlet, FailingInlet, ListInlet, SwitchInlet, ThreadPlanner, http_get, poll
 
 NO_WAIT = (0.0, 0.0)
-
-
-def get(url):
-    """(status, body) of a real GET."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def poll(condition, timeout=10.0):
-    """Wait until ``condition()`` is truthy (short polls, not a sleep standing in for an assertion)."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
-    return result
 
 
 class Running:
@@ -111,35 +93,35 @@ def test_healthz_turns_503_naming_the_stale_link_and_200_when_it_recovers():
     steady = Link(ListInlet([1]), CollectOutlet(), 0.05, tags="steady")
     with Running(ThreadPlanner([feed, steady], ignore_exceptions=True)) as planner, MonitoringServer(planner) as server:
         healthz = f"{server.url}/healthz"
-        status, body = poll(lambda: (answer := get(healthz))[0] == 200 and answer)
+        status, body = poll(lambda: (answer := http_get(healthz))[0] == 200 and answer)
         assert json.loads(body)["status"] == "ok"
 
         inlet.broken.set()
-        status, body = poll(lambda: (answer := get(healthz))[0] == 503 and answer)
+        status, body = poll(lambda: (answer := http_get(healthz))[0] == 503 and answer)
         report = json.loads(body)
         assert report["status"] == "stale" and report["stale"] == ["feed"] and report["failing"] == ["feed"]
         assert "ConnectionError" in report["links"]["feed"]["last_error"]
         assert "s3cr3t" not in body and "reader:" not in body
 
         inlet.broken.clear()
-        status, body = poll(lambda: (answer := get(healthz))[0] == 200 and answer)
+        status, body = poll(lambda: (answer := http_get(healthz))[0] == 200 and answer)
         assert json.loads(body)["stale"] == []
 
 
 def test_healthz_is_503_when_the_planner_is_not_running():
     planner = ThreadPlanner(Link(ListInlet([1]), CollectOutlet(), 1, tags="idle"))
     with MonitoringServer(planner) as server:
-        status, body = get(f"{server.url}/healthz")
+        status, body = http_get(f"{server.url}/healthz")
     assert status == 503 and json.loads(body)["status"] == "planner idle"
 
 
 def test_unknown_paths_list_the_endpoints_and_metrics_says_what_to_install():
     planner = ThreadPlanner(Link(ListInlet([1]), CollectOutlet(), 1))
     with MonitoringServer(planner) as server:
-        status, body = get(f"{server.url}/nope")
+        status, body = http_get(f"{server.url}/nope")
         assert status == 404 and "/healthz" in body
         server.routes.pop("/metrics", None)  # as with no exporter installed (databay-prometheus may be)
-        status, body = get(f"{server.url}/metrics")
+        status, body = http_get(f"{server.url}/metrics")
     assert status == 404 and "pip install databay-prometheus" in body
 
 
@@ -151,7 +133,7 @@ def test_run_until_signalled_serves_while_the_planner_runs(caplog):
     def operator():
         try:
             url = poll(lambda: next((r.args[1] for r in caplog.records if r.getMessage().startswith("Serving")), None))
-            seen["url"], seen["healthz"] = url, poll(lambda: get(f"{url}/healthz")[0] == 200)
+            seen["url"], seen["healthz"] = url, poll(lambda: http_get(f"{url}/healthz")[0] == 200)
         finally:
             planner.shutdown()  # as a failing planner stops; a signal stops it the same way, through the runner
 
@@ -174,3 +156,32 @@ def test_a_link_moved_to_a_planner_where_its_name_is_taken_is_renamed_not_hidden
     assert sorted(second.stats()) == ["x", "x#2"]
     moved.transfer()
     assert second.stats()["x#2"].transfers == 1 and second.stats()["x"].transfers == 0
+
+
+def test_after_a_long_pause_staleness_counts_from_the_resume():
+    inlet = SwitchInlet([1], ConnectionError("down"))
+    link = Link(inlet, CollectOutlet(), 0.05, tags="feed")
+    with Running(ThreadPlanner(link, ignore_exceptions=True)) as planner:
+        poll(lambda: planner.stats()["feed"].transfers >= 1)
+        inlet.broken.set()  # from here on nothing succeeds
+        planner.pause()
+        paused_at = time.monotonic()
+        poll(lambda: time.monotonic() - paused_at > 0.3)  # six intervals pass while paused
+        assert planner.paused and not planner.stats()["feed"].stale
+        planner.resume()
+        assert not planner.stats()["feed"].stale  # the pause is not held against the link
+        poll(lambda: planner.stats()["feed"].stale)  # three intervals of failures after it are
+
+
+class SchedulingOnlyPlanner(ThreadPlanner):
+    transfers_here = False
+
+
+def test_a_planner_whose_transfers_run_elsewhere_answers_for_its_own_liveness():
+    link = Link(FailingInlet(), CollectOutlet(), 0.05, tags="remote")
+    with Running(SchedulingOnlyPlanner(link, ignore_exceptions=True)) as planner, MonitoringServer(planner) as server:
+        started = time.monotonic()
+        poll(lambda: time.monotonic() - started > 0.3 and planner.stats()["remote"].failures >= 2)
+        status, body = http_get(f"{server.url}/healthz")
+    assert status == 200 and json.loads(body)["transfers_here"] is False
+    assert not planner.stats()["remote"].stale

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 from databay import BasePlanner, Inlet, Link, Outlet
@@ -185,3 +187,22 @@ class SwitchInlet(Inlet):
         if self.broken.is_set():
             raise self.error
         return list(self.data)
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """(status, body) of a real GET; an HTTP error status is an answer, not an exception."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read().decode()
+
+
+def poll(condition, timeout: float = 10.0):
+    """Wait until ``condition()`` is truthy and return it (short polls, not a sleep standing in for an assertion)."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+    return result

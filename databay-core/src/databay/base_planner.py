@@ -54,6 +54,10 @@ class BasePlanner(ABC):
     not_running_error: type[Exception] = PlannerNotRunningError
     """Raised by :meth:`pause`/:meth:`resume` when not running; planners may raise their library's."""
 
+    transfers_here: bool = True
+    """Whether this process runs the links' transfers. A planner that only schedules them (workers
+    elsewhere transfer, as with databay-celery) sets False: its links are never stale here."""
+
     def __init__(
         self,
         links: Union[Link, list[Link], None] = None,
@@ -76,7 +80,8 @@ class BasePlanner(ABC):
         """The exception that stopped the last run (``ignore_exceptions=False``), else None.
         ``start()`` returns normally either way, as in databay 0.3; check this after it returns."""
         self._runtime = Runtime(type(self).__name__, threads, overlap, max_instances)
-        self._running_since: float | None = None  # monotonic; staleness counts from the start
+        self._running_since = 0.0  # monotonic: staleness counts from the start...
+        self._resumed_at = 0.0  # ...or from the last resume, whichever is later
         _register_at_exit(self)
         if links is not None:
             self.add_links(links)
@@ -144,9 +149,9 @@ class BasePlanner(ABC):
         with dots): transfers, failures, records pulled, pushed, rejected and spilled, retries,
         durations, last success and failure, and whether it is stale (not succeeded for three
         intervals while the planner runs)."""
-        running_since = self._running_since if self.running else None
+        since = self._staleness_since()
         return {
-            link._tally.name: link._tally.stats(link.interval.total_seconds(), running_since)
+            link._tally.name: link._tally.stats(link.interval.total_seconds(), since)
             for link in list(self._links)
             if link._tally is not None
         }
@@ -226,11 +231,25 @@ class BasePlanner(ABC):
         """
         self._set_paused(False)
 
+    @property
+    def paused(self) -> bool:
+        """Whether :meth:`pause` holds back due transfers."""
+        return self._runtime.paused
+
+    def _staleness_since(self) -> float | None:
+        """Since when a link without a success counts as stale (monotonic): the start or the last
+        resume; None, never stale, unless running unpaused with transfers in this process."""
+        if not self.running or self.paused or not self.transfers_here:
+            return None
+        return max(self._running_since, self._resumed_at)
+
     def _set_paused(self, paused: bool) -> None:
         runtime = self._runtime
         if runtime.state not in (State.STARTING, State.RUNNING):
             raise self.not_running_error(f"{self!r} is not running")
         _LOGGER.info("%s %s", "Pausing" if paused else "Resuming", self)
+        if not paused:
+            self._resumed_at = time.monotonic()
         runtime.paused = paused
         runtime.call_soon(self._apply_pause)
 

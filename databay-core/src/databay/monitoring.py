@@ -91,11 +91,13 @@ def healthz(planner: BasePlanner) -> tuple[int, str, bytes]:
     ``failing`` either way: one failure is not yet unhealthy, a link that stays down turns stale.
 
     A paused planner answers 200 with status ``paused`` and its links ``paused``, never stale: it
-    was paused on purpose, and an orchestrator must not restart it for that.
+    was paused on purpose, and an orchestrator must not restart it for that; after a resume,
+    staleness counts from the resume. A planner whose transfers run elsewhere
+    (``transfers_here = False``, e.g. CeleryPlanner) answers for its own liveness only.
     """
     stats = planner.stats()
     running = planner.running
-    paused = running and planner._runtime.paused  # BasePlanner.pause() sets it; no public property yet
+    paused = running and planner.paused
     stale = [] if paused else sorted(name for name, link in stats.items() if link.stale)
     failing = sorted(
         name for name, link in stats.items()
@@ -105,6 +107,7 @@ def healthz(planner: BasePlanner) -> tuple[int, str, bytes]:
     status = "paused" if paused else "ok" if healthy else "stale" if running else f"planner {planner.state.value}"
     body = {
         "status": status,
+        "transfers_here": planner.transfers_here,
         "stale": stale,
         "failing": failing,
         "links": {

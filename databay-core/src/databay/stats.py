@@ -135,7 +135,8 @@ class LinkTally:
             self._spilled += spilled
 
     def stats(self, interval: float, running_since: float | None) -> LinkStats:
-        """A snapshot; ``running_since`` is when the planner started (None: not running, never stale)."""
+        """A snapshot; ``running_since``: since when a link without a success is stale (the planner's
+        start or last resume); None when it cannot be (not running, paused, transfers elsewhere)."""
         with self._lock:
             since = max(self._last_success_at or 0.0, self.since, running_since or 0.0)
             stale = running_since is not None and interval > 0 and time.monotonic() - since > STALE_AFTER_INTERVALS * interval

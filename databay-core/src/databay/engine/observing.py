@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from databay.logs import redacted_traceback
 from databay.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ class GuardedHook:
             plugin, self.name, redact_text(f"{type(error).__name__}: {error}"), also,
         )
         if _LOGGER.isEnabledFor(logging.DEBUG):
-            _LOGGER.debug("Traceback of the error above:", exc_info=error)
+            _LOGGER.debug("Traceback of the error above:\n%s", redacted_traceback(error))
 
 
 def _calls(caller: HookCaller, impls: list[HookImpl]) -> Calls:

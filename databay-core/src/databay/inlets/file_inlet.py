@@ -11,6 +11,7 @@ from enum import Enum
 from typing import IO, Any
 
 from databay.inlet import Inlet
+from databay.redaction import redact_text
 from databay.update import Update
 
 __all__ = ["FileInlet", "FileInletMode"]
@@ -171,4 +172,4 @@ class FileInlet(Inlet):
             self._file = None
 
     def __repr__(self) -> str:
-        return f"FileInlet(filepath:{self.filepath}, read_mode:{self.read_mode}, metadata:{self.metadata})"
+        return f"FileInlet(filepath:{redact_text(str(self.filepath))}, read_mode:{self.read_mode}, metadata:{self.metadata})"
