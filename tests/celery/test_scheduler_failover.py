@@ -10,10 +10,7 @@ import collections
 import json
 import signal
 
-import pytest
 from celery_cluster import wait_for
-
-pytestmark = pytest.mark.cluster
 
 
 def _queued_slots(client):

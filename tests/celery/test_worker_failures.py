@@ -10,8 +10,6 @@ import time
 import pytest
 from celery_cluster import wait_for
 
-pytestmark = pytest.mark.cluster
-
 INTERVAL_MS = 1000
 
 
@@ -20,6 +18,7 @@ def _expected(published, first):
     return {(link, slot) for link, last in published.items() for slot in range(first[link], last + 1, INTERVAL_MS)}
 
 
+@pytest.mark.cluster  # not yet proven green 20 runs in a row since its last change: nox -s celery_cluster
 def test_kill_9_of_a_worker_mid_transfer_loses_no_slot(cluster):
     nodes = cluster(links=30, interval=1, pull_seconds=0.3, redelivery=6, overlap="concurrent", concurrency=4)
     workers = [nodes.worker() for _ in range(3)]
