@@ -45,6 +45,8 @@ class CeleryPlanner(BasePlanner):
     :param shutdown_timeout: seconds a stopping worker waits for its nodes' last transfers.
     """
 
+    transfers_here = False  # workers transfer: /healthz here answers for the scheduler's liveness
+
     def __init__(
         self,
         links: Union[Link, list[Link], None] = None,
