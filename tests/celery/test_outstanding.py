@@ -4,6 +4,8 @@ slots are not."""
 
 from __future__ import annotations
 
+import pytest
+import redis
 from celery_cluster import wait_for
 
 from databay_celery.coordination import Coordinator
@@ -11,8 +13,16 @@ from databay_celery.identity import Slot
 from databay_celery.settings import ClusterSettings
 
 
-def test_only_a_lost_slot_is_sent_again_and_once_per_redelivery(client):
-    coordinator = Coordinator(client, ClusterSettings(redelivery=2))
+@pytest.fixture(params=[False, True], ids=["bytes", "decoded"])
+def any_client(redis_server, request):
+    """The workers' client returns bytes; the scheduler's (redbeat's) decodes responses."""
+    connection = redis.Redis(port=redis_server.port, decode_responses=request.param)
+    yield connection
+    connection.close()
+
+
+def test_only_a_lost_slot_is_sent_again_and_once_per_redelivery(any_client, client):
+    coordinator = Coordinator(any_client, ClusterSettings(redelivery=2))
     outstanding = coordinator.outstanding
     lost, done, running = Slot("a", 1000), Slot("b", 1000), Slot("c", 1000)
     for slot in (lost, done, running):

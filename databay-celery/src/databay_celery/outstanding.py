@@ -71,21 +71,21 @@ class Outstanding:
         seconds, micro = self._redis.time()
         now = seconds * 1000 + micro // 1000
         cutoff = now - self._settings.redelivery * 1000
-        members: list[tuple[bytes, float]] = self._redis.zrangebyscore(self._key, "-inf", cutoff, start=0, num=RESEND_BATCH, withscores=True)  # type: ignore[assignment]
+        members: list[tuple[bytes | str, float]] = self._redis.zrangebyscore(self._key, "-inf", cutoff, start=0, num=RESEND_BATCH, withscores=True)  # type: ignore[assignment]
         if not members:
             return []
         slots = [_slot(member) for member, _ in members]
-        held: list[bytes | None] = self._redis.mget([slot_key(slot) for slot in slots])  # type: ignore[assignment]
+        held: list[bytes | str | None] = self._redis.mget([slot_key(slot) for slot in slots])  # type: ignore[assignment]
         again = []
         with self._redis.pipeline(transaction=False) as pipe:
             for slot, (member, score), mark in zip(slots, members, held, strict=True):
-                if mark is not None and mark.startswith(b"done:"):
+                if mark is not None and _text(mark).startswith("done:"):
                     pipe.zrem(self._key, member)
                 elif mark is None and now - score > forget_after * 1000:
                     _LOGGER.error("%s was never finished in %ds; no longer sent again", slot, forget_after)
                     pipe.zrem(self._key, member)
                 elif mark is None:
-                    pipe.zadd(self._key, {member: now}, xx=True)
+                    pipe.zadd(self._key, {_member(slot): now}, xx=True)
                     again.append(slot)
             pipe.execute()
         return again
@@ -95,6 +95,11 @@ def _member(slot: Slot) -> str:
     return f"{slot.link}@{slot.ms}"
 
 
-def _slot(member: bytes) -> Slot:
-    link, _, ms = member.decode().rpartition("@")
+def _slot(member: bytes | str) -> Slot:
+    link, _, ms = _text(member).rpartition("@")
     return Slot(link, int(ms))
+
+
+def _text(value: bytes | str) -> str:
+    """Clients differ: redbeat's decodes responses, the workers' does not."""
+    return value.decode() if isinstance(value, bytes) else value
