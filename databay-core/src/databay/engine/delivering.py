@@ -211,14 +211,14 @@ class Deliverer:
     ) -> None:
         """Queue a batch an outlet did not take; if even that fails, count and report it as lost."""
         if error is not None:
-            result.failures.append(error)
+            result.went_on_after(error)
         if not records:
             return
         try:
             queue.append(records)
         except Exception as spill_error:  # unpicklable payload, disk full: say so, never drop quietly
             self._link.undelivered += len(records)
-            result.failures.append(spill_error)
+            result.went_on_after(spill_error)
             log_failure(
                 _LOGGER, spill_error, "%s %r did not take %d record(s) %s (%s), and spilling them failed (%s): lost",
                 update, outlet, len(records), reason, _describe(error), _describe(spill_error),

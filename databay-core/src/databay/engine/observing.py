@@ -57,9 +57,10 @@ class TransferResult:
     """Records each outlet accepted (for a Delivery: delivered, not spilled or rejected)."""
     spilled: dict[Outlet, int]
     """Records each outlet did not take that a Delivery spilled, to redeliver later."""
-    failures: list[BaseException]
+    failures: tuple[BaseException, ...]
     """Failures the transfer went on after: node errors ignored (``ignore_exceptions``) and pushes
-    a Delivery gave up on (their records spilled)."""
+    a Delivery gave up on (their records spilled). A tuple: most transfers have none, and an
+    empty tuple is no object the garbage collector must track while the transfer waits."""
     error: BaseException | None
     """The exception the transfer raised, if it did."""
     duration: float
@@ -69,9 +70,13 @@ class TransferResult:
         self.pulled = {}
         self.pushed = {}
         self.spilled = {}
-        self.failures = []
+        self.failures = ()
         self.error = None
         self.duration = 0.0
+
+    def went_on_after(self, failure: BaseException) -> None:
+        """Note a failure the transfer went on after."""
+        self.failures = (*self.failures, failure)
 
     @property
     def records_pulled(self) -> int:

@@ -82,8 +82,8 @@ class OverlapGate:
             self._oldest_start = time.monotonic()
         self._in_progress += 1
 
-    def leave(self, _done: object = None) -> None:
-        """An admitted transfer is over; usable as a task's done-callback."""
+    def leave(self) -> None:
+        """An admitted transfer is over."""
         self._in_progress -= 1
 
     def wrap(self, transfer: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Awaitable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -118,15 +118,19 @@ async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) 
         # Break the cycle error -> traceback -> frames -> result, so a dropped link is freed at
         # once (and with it its Delivery's state lock), not at the next garbage collection.
         result.error = None
-        if result.failures:
-            result.failures = []
+        result.failures = ()
     _LOGGER.debug("%s done", update)
 
 
-async def _transfer(link: Link, update: Update, pull: bool, offload: bool, result: TransferResult) -> None:
+def _transfer(link: Link, update: Update, pull: bool, offload: bool, result: TransferResult) -> Coroutine[Any, Any, None]:
+    """The transfer's stages, as the coroutine to await (chosen here, so that one coroutine
+    fewer is alive while a pull waits: see :meth:`Runtime._spawned <databay.engine.runtime.Runtime._spawned>`)."""
     if pull and link.copy_records and len(link.inlets) == 1 and not (link.processors or link.groupers):
-        await _transfer_copies(link, update, offload, result)
-        return
+        return _transfer_copies(link, update, offload, result)
+    return _transfer_stages(link, update, pull, offload, result)
+
+
+async def _transfer_stages(link: Link, update: Update, pull: bool, offload: bool, result: TransferResult) -> None:
     if not pull:
         records: list[Record] = []
     elif link._async_inlets or (offload and link._blocking_inlets):
@@ -157,14 +161,19 @@ async def _transfer_copies(link: Link, update: Update, offload: bool, result: Tr
     await _all(_push_all(link, map(copy_records, repeat(records)) if copies is None else copies, update, offload, result))
 
 
-async def _pulled(inlet: Inlet, update: Update, threaded: bool) -> Any:
-    """What one pull returned: awaited, from a worker thread, or called inline."""
+def _pulled(inlet: Inlet, update: Update, threaded: bool) -> Awaitable[Any]:
+    """What one pull returns, to await: the pull itself, its call in a worker thread, or the
+    value of its inline call (a plain function, so no coroutine of its own waits with the pull)."""
     inlet._begin_pull()
     if inlet.is_async:
-        return await inlet.pull(update)
+        return inlet.pull(update)  # type: ignore[no-any-return]
     if threaded:
-        return await asyncio.to_thread(inlet.pull, update)
-    return inlet.pull(update)
+        return asyncio.to_thread(inlet.pull, update)
+    return _value(inlet.pull(update))
+
+
+async def _value(value: T) -> T:
+    return value
 
 
 async def _pull_all(link: Link, update: Update, offload: bool, result: TransferResult) -> list[Record]:
@@ -226,7 +235,7 @@ def _pull(link: Link, inlet: Inlet, update: Update, result: TransferResult) -> l
 def _failed(link: Link, result: TransferResult, error: Exception, stage: str, node: object, update: Update, **counts: int) -> None:
     """A node failed: raise it from the transfer, or (ignoring exceptions) log it and note it in ``result``."""
     link._failed(error, stage, node, update, **counts)
-    result.failures.append(error)  # reached only when the link ignores exceptions
+    result.went_on_after(error)  # reached only when the link ignores exceptions
 
 
 async def _pull_concurrently(
