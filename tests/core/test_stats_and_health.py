@@ -8,11 +8,14 @@ import urllib.error
 import urllib.request
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from databay import Delivery, Link, Outlet
 from databay.monitoring import MonitoringServer
 from databay.pipeline import Pipeline
 from databay.pipeline_runner import run_until_signalled
+from databay.stats import UniqueNames
 
 from databay_testing import CollectOutlet, FailingInlet, ListInlet, SwitchInlet, ThreadPlanner, http_get, poll
 
@@ -72,6 +75,33 @@ def test_links_sharing_tags_get_distinct_names():
     planner = ThreadPlanner([Link(ListInlet([1]), CollectOutlet(), 1, tags="same") for _ in range(2)])
     planner.add_links(Link(ListInlet([1]), CollectOutlet(), 1))
     assert set(planner.stats()) == {"same", "same#2", "link"}
+
+
+def test_a_removed_links_name_is_free_again_and_a_moved_link_keeps_its_own_where_free():
+    first, second = (Link(ListInlet([1]), CollectOutlet(), 1, tags="same") for _ in range(2))
+    planner = ThreadPlanner([first, second])
+    planner.remove_links(first)
+    planner.add_links(Link(ListInlet([1]), CollectOutlet(), 1, tags="same"))
+    assert set(planner.stats()) == {"same", "same#2"}
+
+    elsewhere = ThreadPlanner(Link(ListInlet([1]), CollectOutlet(), 1, tags="same"))
+    elsewhere.add_links(second)  # "same#2" is free there
+    assert set(elsewhere.stats()) == {"same", "same#2"}
+    planner.purge()
+    planner.add_links(first)
+    assert set(planner.stats()) == {"same"}
+
+
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["a", "a#2", "b", "link"])), max_size=40))
+def test_unique_names_never_hands_out_a_name_in_use(steps):
+    names, held = UniqueNames(), []
+    for release, name in steps:
+        if release and held:
+            names.release(held.pop(0))
+        else:
+            held.append(names.claim(name))
+            assert held[-1] == name or held[-1].startswith(f"{name}#")
+        assert len(set(held)) == len(held)
 
 
 def test_a_link_turns_stale_after_three_intervals_without_success_and_fresh_again():

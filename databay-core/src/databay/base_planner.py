@@ -27,7 +27,7 @@ from databay.errors import MissingLinkError, PlannerNotRunningError
 from databay.link import Link
 from databay.logs import log_failure
 from databay.redaction import redact_text
-from databay.stats import LinkStats, LinkTally
+from databay.stats import LinkStats, LinkTally, UniqueNames, link_name
 
 __all__ = ["BasePlanner"]
 
@@ -72,6 +72,7 @@ class BasePlanner(ABC):
         instance_limit(overlap, max_instances)
         self.overlap = overlap
         self._links: list[Link] = []
+        self._names = UniqueNames()  # of self._links, for stats() and monitoring
         self._ignore_exceptions = ignore_exceptions
         self.immediate_transfer = immediate_transfer
         self.shutdown_at_exit = shutdown_at_exit
@@ -114,35 +115,37 @@ class BasePlanner(ABC):
         :raises RuntimeError: while running, a node's ``on_start`` failed (the link is not added).
         """
         links = list(links) if isinstance(links, (list, tuple)) else [links]
+        governed = set(self._links)
         for link in links:
             if not isinstance(link, Link):
                 raise TypeError(f"Provided link is not an instance of Link, found: {link!r}")
-            if link in self._links:
+            if link in governed:
                 raise ValueError(f"{self!r} already governs {link!r}")
+            governed.add(link)
         for link in links:  # each gets a name no other link of this planner has, before joining
-            if link._tally is None:
-                link._tally = LinkTally(self._unique_name(".".join(link.tags) or "link"))
-            elif link._tally.name in self._names():  # moved here from a planner where its name was free
-                link._tally.name = self._unique_name(".".join(link.tags) or "link")
+            self._name(link)
             self._links.append(link)
         if not self._hold_while_running(links):
             for link in links:
                 self._links.remove(link)
+                self._names.release(link_name(link))
             raise RuntimeError(f"{self!r} could not start the nodes of {links!r}; see the log")
         for link in links:
             self._schedule(link)
             _LOGGER.info("Added link: %s", link)
 
-    def _names(self) -> set[str]:
-        return {link._tally.name for link in self._links if link._tally is not None}
-
-    def _unique_name(self, name: str) -> str:
-        taken = self._names()
-        number = 2
-        unique = name
-        while unique in taken:
-            unique, number = f"{name}#{number}", number + 1
-        return unique
+    def _name(self, link: Link) -> None:
+        """Give ``link`` a name none of this planner's links has: the one it had on another
+        planner if free here, else its tags joined with dots (``"link"`` untagged), numbered."""
+        tally = link._tally
+        if tally is not None and tally.name not in self._names:
+            self._names.claim(tally.name)
+            return
+        name = self._names.claim(".".join(link.tags) or "link")
+        if tally is None:
+            link._tally = LinkTally(name)
+        else:
+            tally.name = name
 
     def stats(self) -> dict[str, LinkStats]:
         """Each link's figures (:class:`~databay.stats.LinkStats`), by its name (tags joined
@@ -179,6 +182,7 @@ class BasePlanner(ABC):
         for link in links:
             self._unschedule(link)
             self._links.remove(link)
+            self._names.release(link_name(link))
             self._runtime.forget(link)
             _LOGGER.info("Removed link: %s", link)
 
@@ -187,6 +191,7 @@ class BasePlanner(ABC):
         for link in self._links:
             self._unschedule(link)
         self._links = []
+        self._names.clear()
 
     # -- lifecycle --------------------------------------------------------------------------
 
