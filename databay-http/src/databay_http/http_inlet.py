@@ -1,4 +1,8 @@
-"""HttpInlet: produces records from what a URL returns (JSON or text), over aiohttp."""
+"""HttpInlet: produces records from what a URL returns (JSON or text), over aiohttp.
+
+aiohttp (with yarl and multidict) is imported by the first request, not with this module: a
+process that loads every installed plugin but pulls no URL never holds its objects.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,18 @@ import json as jsonlib
 import logging
 import ssl
 import traceback
-from typing import Any
-
-import aiohttp
-from aiohttp.typedefs import LooseHeaders
-from multidict import CIMultiDict
-from yarl import URL
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from databay.inlet import Inlet
 from databay.redaction import is_secret_name, redact_text, redact_url, url_secrets
 from databay_http.sessions import SessionPool
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp.typedefs import LooseHeaders
+else:  # what pipeline files' argument checks evaluate ``headers``' annotation to, without aiohttp
+    LooseHeaders = Mapping[str, str] | Iterable[tuple[str, str]]
 
 __all__ = ["HttpInlet", "HttpInletError", "HttpStatusError", "InvalidJsonError", "ResponseTooLargeError"]
 
@@ -95,6 +101,8 @@ class HttpInlet(Inlet):
         self._sessions = SessionPool(self._new_session)
 
     def _new_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         return aiohttp.ClientSession(
             headers=self.headers,
             timeout=aiohttp.ClientTimeout(total=self.timeout, connect=self.connect_timeout),
@@ -104,14 +112,20 @@ class HttpInlet(Inlet):
     @property
     def public_url(self) -> str:
         """The URL requested, query parameters included, with its secrets as ``***``."""
+        if not self.params:
+            return redact_url(self.url)
+        from yarl import URL
+
         try:
-            url = str(URL(self.url).extend_query(self.params)) if self.params else self.url
+            url = str(URL(self.url).extend_query(self.params))
         except (TypeError, ValueError):  # parameters aiohttp will refuse too; show the URL alone
             url = self.url
         return redact_url(url)
 
     def _secrets(self) -> set[str]:
         """Every secret value this inlet knows of, to mask in third-party error texts."""
+        from multidict import CIMultiDict
+
         secrets = url_secrets(self.url)
         named = [*(self.params or {}).items(), *CIMultiDict(self.headers or {}).items()]
         secrets.update(str(value) for name, value in named if is_secret_name(str(name)))
@@ -125,6 +139,8 @@ class HttpInlet(Inlet):
         :raises InvalidJsonError: the body is not valid JSON.
         :raises HttpInletError: the request could not be made or timed out.
         """
+        import aiohttp
+
         public_url = self.public_url
         _LOGGER.info("%s pulling %s", update, public_url)
         failure: HttpInletError | None = None

@@ -13,10 +13,12 @@ import contextlib
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from databay.engine.loops import call_before_close
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["SessionPool"]
 
