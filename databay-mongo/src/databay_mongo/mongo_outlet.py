@@ -1,5 +1,10 @@
 """MongoOutlet: writes records into MongoDB, grouped per collection, in bulk; a record MongoDB
-cannot take is rejected on its own (:class:`databay.RejectedRecords`) after the others are written."""
+cannot take is rejected on its own (:class:`databay.RejectedRecords`) after the others are written.
+
+pymongo and bson are imported when an outlet needs them (a connection string to check, a
+connection, a write), not with this module: a process that loads every installed plugin but
+writes nothing to MongoDB never holds their objects.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +13,20 @@ import logging
 import threading
 import traceback
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, Union
-
-import bson
-import pymongo
-import pymongo.uri_parser
-from bson.codec_options import CodecOptions
-from bson.errors import InvalidDocument
-from bson.objectid import ObjectId
-from bson.raw_bson import RawBSONDocument
-from pymongo.collection import Collection
-from pymongo.common import MAX_BSON_SIZE
-from pymongo.database import Database
-from pymongo.errors import BulkWriteError, PyMongoError
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from databay.delivery import RejectedRecords
 from databay.outlet import MetadataKey, Outlet, Processor
 from databay.record import Record
 from databay.redaction import MASK, redact_text
 
-try:  # pymongo's URI parser without the DNS lookups of mongodb+srv:// (pymongo >= 4.13)
-    from pymongo.uri_parser_shared import _validate_uri as _parse_uri
-except ImportError:  # older pymongo: parse_uri, which resolves mongodb+srv:// names
-    _parse_uri = pymongo.uri_parser.parse_uri  # type: ignore[assignment]
+if TYPE_CHECKING:
+    import pymongo
+    from bson.codec_options import CodecOptions
+    from bson.raw_bson import RawBSONDocument
+    from pymongo.collection import Collection
+    from pymongo.database import Database
+    from pymongo.errors import PyMongoError
 
 __all__ = ["MongoOutlet", "MongoOutletError", "MongoDocumentError", "MongoCollectionNotFound", "ensure_connection"]
 
@@ -105,6 +101,12 @@ _SCHEMES = ("mongodb://", "mongodb+srv://")
 
 def _parse(uri: str) -> dict[str, Any]:
     """``uri`` taken apart by pymongo's own parser; a ValueError without the URI's text if it is invalid."""
+    from pymongo.errors import PyMongoError
+
+    try:  # pymongo's URI parser without the DNS lookups of mongodb+srv:// (pymongo >= 4.13)
+        from pymongo.uri_parser_shared import _validate_uri as _parse_uri
+    except ImportError:  # older pymongo: parse_uri, which resolves mongodb+srv:// names
+        from pymongo.uri_parser import parse_uri as _parse_uri  # type: ignore[assignment]
     try:
         return _parse_uri(uri)
     except (PyMongoError, ValueError) as error:
@@ -195,6 +197,9 @@ class MongoOutlet(Outlet):
 
         :raises MongoOutletError: the server cannot be reached within ``timeout`` seconds.
         """
+        import pymongo
+        from pymongo.errors import PyMongoError
+
         database_name = database_name or self.database_name
         with self._connect_lock:
             if self._db is not None:
@@ -301,6 +306,11 @@ class MongoOutlet(Outlet):
 
         :raises MongoOutletError: the insert failed as a whole.
         """
+        from bson import encode
+        from bson.objectid import ObjectId
+        from bson.raw_bson import RawBSONDocument
+        from pymongo.errors import BulkWriteError, PyMongoError
+
         _LOGGER.info("%s insert %d documents into %s.%s", update, len(documents), self.database_name, collection.name)
         _LOGGER.debug("%s documents: %s", update, [document for _, document in documents])
         options = collection.codec_options
@@ -322,7 +332,7 @@ class MongoOutlet(Outlet):
             if "_id" not in document:
                 document["_id"] = ObjectId()  # as insert_many would: how to find them after a timeout
             try:
-                raw = bson.encode(document, codec_options=options)
+                raw = encode(document, codec_options=options)
             except Exception as error:  # bson raises InvalidDocument, OverflowError, ValueError, TypeError…
                 rejected[index] = self._unencodable(collection, which(position), document, error)
                 continue
@@ -368,6 +378,8 @@ class MongoOutlet(Outlet):
 
     def _max_document_size(self) -> int:
         """The largest document the server takes: its maxBsonObjectSize (MongoDB's 16 MiB until it said)."""
+        from pymongo.common import MAX_BSON_SIZE
+
         client = self._client
         servers = client.topology_description.server_descriptions().values() if client is not None else []
         return max((server.max_bson_size for server in servers if server.is_writable), default=MAX_BSON_SIZE)
@@ -375,6 +387,8 @@ class MongoOutlet(Outlet):
     def _unencodable(self, collection: Collection, which: str, document: dict, error: Exception) -> MongoDocumentError:
         """The error for ``which`` document of a record, one BSON cannot encode: the field, and
         what to store instead."""
+        from bson.errors import InvalidDocument
+
         path, culprit, cause = _culprit(document, "", collection.codec_options, error)
         kind = type(culprit).__name__
         if isinstance(culprit, int) and isinstance(cause, OverflowError):
@@ -415,6 +429,8 @@ class MongoOutlet(Outlet):
     ) -> MongoOutletError:
         """The outlet's error for a failed insert_many of the documents with ``ids``, with the
         count the server really holds."""
+        from pymongo.errors import BulkWriteError
+
         cause = self._describe(error, update)
         written: int | None
         if isinstance(error, BulkWriteError):  # the server answered: its count is exact
@@ -433,6 +449,8 @@ class MongoOutlet(Outlet):
 
     def _count_landed(self, collection: Collection, ids: list[Any]) -> int | None:
         """How many of the documents with ``ids`` the server holds; None if it cannot say."""
+        from pymongo.errors import PyMongoError
+
         try:
             return collection.count_documents({"_id": {"$in": ids}})
         except PyMongoError as error:
@@ -441,6 +459,8 @@ class MongoOutlet(Outlet):
 
     def _describe(self, error: PyMongoError, update: Any = None) -> str:
         """``Type: message`` of a pymongo error, credentials masked; its traceback at DEBUG."""
+        from pymongo.errors import BulkWriteError
+
         if _LOGGER.isEnabledFor(logging.DEBUG):
             text = redact_text("".join(traceback.format_exception(error)), self._secrets)
             _LOGGER.debug("%s%s failed:\n%s", f"{update} " if update is not None else "", self, text)
@@ -470,6 +490,8 @@ def _culprit(value: Any, path: str, options: CodecOptions, error: Exception) -> 
 
     Only ever run on a document that failed to encode, so its cost is no concern.
     """
+    from bson import encode
+
     if isinstance(value, Mapping):
         children: list[tuple[Any, Any]] = list(value.items())
     elif isinstance(value, (list, tuple)):
@@ -480,7 +502,7 @@ def _culprit(value: Any, path: str, options: CodecOptions, error: Exception) -> 
         if isinstance(value, Mapping) and not isinstance(key, str):
             return path, value, error  # a key BSON refuses: the mapping is the culprit
         try:
-            bson.encode({"_": item}, codec_options=options)
+            encode({"_": item}, codec_options=options)
         except Exception as inner:
             return _culprit(item, f"{path}.{key}" if path else str(key), options, inner)
     return path, value, error  # every part encodes alone: a key, or the size
