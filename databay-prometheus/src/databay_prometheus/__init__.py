@@ -4,6 +4,19 @@
 expose :data:`REGISTRY` with any prometheus-client exporter.
 """
 
-from databay_prometheus.metrics import REGISTRY
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from databay_prometheus.metrics import REGISTRY
+else:
+
+    def __getattr__(name: str) -> Any:
+        """``REGISTRY``, made on first use: importing this package imports no prometheus-client."""
+        if name == "REGISTRY":
+            from databay_prometheus.collector import REGISTRY
+
+            return REGISTRY
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["REGISTRY"]

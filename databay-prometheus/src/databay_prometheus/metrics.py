@@ -1,11 +1,13 @@
-"""databay's metrics: per-link tallies the observer hooks count into, and the collector that
-turns them into Prometheus metrics when scraped.
+"""databay's metrics: per-link tallies the observer hooks count into, and (in
+:mod:`databay_prometheus.collector`) the collector that turns them into Prometheus metrics when scraped.
 
 Transfers are hot and scrapes rare, so a transfer only adds to a few plain numbers under its
 link's lock, and the metric families are built at scrape time (prometheus-client's custom
 collector pattern) rather than updating nine metric objects, each with its own lock, per transfer.
 The collector lives on a registry of its own, never prometheus-client's global one, so a host
-application's metrics and databay's never clash.
+application's metrics and databay's never clash. That registry, ``REGISTRY``, is made on first use
+(a scrape, or an import of it): this module, which the observer hooks use, imports nothing of
+prometheus-client, so loading the plugin costs a process none of its objects.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ import bisect
 import math
 import threading
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
-from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.registry import Collector
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from databay.engine.observing import TransferResult
+
+    REGISTRY: CollectorRegistry
+    """databay's metrics; ``prometheus_client.generate_latest(REGISTRY)`` renders them."""
 
 __all__ = ["BUCKETS", "REGISTRY", "LinkSeries", "series"]
 
@@ -95,34 +97,12 @@ def series(link: str) -> LinkSeries:
     return found
 
 
-class _LinkCollector(Collector):
-    """Every link's figures as Prometheus metric families, built at each scrape."""
+if not TYPE_CHECKING:  # for type checkers REGISTRY is the attribute declared above
 
-    def collect(self) -> Iterator[Metric]:
-        with _lock:
-            links = sorted(_series.items())
-        counters = {key: CounterMetricFamily(name, text, labels=["link"]) for key, (name, text) in _COUNTERS.items()}
-        duration = HistogramMetricFamily("databay_transfer_duration_seconds", "How long transfers took.", labels=["link"])
-        last_success = GaugeMetricFamily(
-            "databay_last_success_timestamp_seconds", "When the link last transferred successfully (Unix time).",
-            labels=["link"],
-        )
-        for name, figures in links:
-            with figures.lock:
-                for key, family in counters.items():
-                    family.add_metric([name], getattr(figures, key))
-                cumulative, buckets = 0, []
-                for bound, count in zip(BUCKETS, figures.durations, strict=True):
-                    cumulative += count
-                    buckets.append(("+Inf" if bound == math.inf else repr(bound), cumulative))
-                duration.add_metric([name], buckets, figures.duration_sum)
-                if figures.last_success is not None:
-                    last_success.add_metric([name], figures.last_success)
-        yield from counters.values()
-        yield duration
-        yield last_success
+    def __getattr__(name: str) -> Any:
+        """``REGISTRY``, from :mod:`databay_prometheus.collector`, imported on first use."""
+        if name == "REGISTRY":
+            from databay_prometheus.collector import REGISTRY
 
-
-REGISTRY = CollectorRegistry()
-"""databay's metrics; ``prometheus_client.generate_latest(REGISTRY)`` renders them."""
-REGISTRY.register(_LinkCollector())
+            return REGISTRY
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
 from databay import hookimpl
 from databay.hookspecs import RegisterRoute
 from databay.stats import link_name
-from databay_prometheus.metrics import REGISTRY, _series, series
+from databay_prometheus.metrics import _series, series
 
 if TYPE_CHECKING:
     from databay import Link, Outlet, Record, Update
@@ -49,6 +47,10 @@ def records_spilled(link: Link, update: Update, outlet: Outlet, count: int) -> N
 
 def metrics(planner: BasePlanner) -> tuple[int, str, bytes]:
     """``/metrics``: every link's figures, in Prometheus' text format."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from databay_prometheus.collector import REGISTRY
+
     return 200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY)
 
 
