@@ -66,7 +66,13 @@ class Cluster:
 
     def worker(self) -> subprocess.Popen[bytes]:
         process = self._spawn("worker", "worker")
-        wait_for(lambda: self.redis.exists(f"databay:worker:databay-{process.pid}@{os.uname().nodename}"), 60, "the worker to come up")
+
+        def up() -> bool:
+            if process.poll() is not None:  # no use waiting: say why it ended
+                raise AssertionError(f"the worker exited with status {process.returncode} before coming up\n{self.logs()}")
+            return bool(self.redis.exists(f"databay:worker:databay-{process.pid}@{os.uname().nodename}"))
+
+        wait_for(up, 60, "the worker to come up")
         return process
 
     def leader(self) -> int | None:
@@ -98,6 +104,20 @@ class Cluster:
     def counts(self) -> collections.Counter[tuple[str, int]]:
         return collections.Counter((line["link"], line["slot"]) for line in self.delivered())
 
+    def expected(self, interval_ms: int) -> set[tuple[str, int]]:
+        """Every slot of each link's grid from its first delivered slot to the last one published."""
+        first: dict[str, int] = {}
+        for link, slot in self.counts():
+            first[link] = min(first.get(link, slot), slot)
+        return {(link, slot) for link, last in self.published().items() for slot in range(first[link], last + 1, interval_ms)}
+
+    def wait_delivered(self, expected: set[tuple[str, int]], timeout: float = 60) -> None:
+        """Wait until every slot of ``expected`` is delivered; else fail naming the missing ones, with the logs."""
+        try:
+            wait_for(lambda: expected <= set(self.counts()), timeout, "every published slot delivered")
+        except AssertionError:
+            raise AssertionError(f"never delivered: {sorted(expected - set(self.counts()))}\n{self.logs()}") from None
+
     def stop(self, process: subprocess.Popen[bytes], timeout: float = 60) -> int:
         process.send_signal(signal.SIGTERM)
         return process.wait(timeout)
@@ -109,6 +129,10 @@ class Cluster:
             process.wait()
             process.log.close()  # type: ignore[attr-defined]
         self.redis.close()
+
+    def log_lines(self, process: str, text: str) -> list[str]:
+        """The lines of the ``process`` (scheduler, worker) logs that contain ``text``."""
+        return [line for path in sorted(self.folder.glob(f"{process}-*.log")) for line in path.read_text().splitlines() if text in line]
 
     def logs(self) -> str:
         return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}" for path in sorted(self.folder.glob("*.log")))

@@ -40,9 +40,21 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that ran a cluster shows its processes' logs (also kept in its tmp_path)."""
+    report = yield
+    clusters: list[Cluster] = getattr(item, "databay_clusters", [])
+    if report.failed and call.when == "call":
+        for made in clusters:
+            report.sections.append(("databay-celery processes' logs (tails)", made.logs()))
+    return report
+
+
 @pytest.fixture
-def cluster(redis_server: RedisServer, tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
+def cluster(redis_server: RedisServer, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Cluster]]:
     made: list[Cluster] = []
+    request.node.databay_clusters = made
 
     def make(**settings: object) -> Cluster:
         made.append(Cluster(redis_server, tmp_path, **settings))

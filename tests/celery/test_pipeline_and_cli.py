@@ -72,14 +72,19 @@ def test_targets_other_than_a_celery_pipeline_are_refused_with_what_to_do(tmp_pa
 @pytest.mark.cluster  # the leader's re-send path it can reach changed after its 20 green runs: nox -s celery_cluster
 def test_run_and_worker_deliver_and_status_shows_worker_queue_and_last_run(redis_server, tmp_path):
     path = _pipeline(tmp_path, redis_server.url)
-    scheduler = subprocess.Popen([DATABAY, "run", str(path)], stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([DATABAY, "celery", "worker", str(path)], stderr=subprocess.DEVNULL)
+    logs = {name: open(tmp_path / f"{name}.log", "wb") for name in ("scheduler", "worker")}  # noqa: SIM115 (closed below)
+    scheduler = subprocess.Popen([DATABAY, "run", str(path), "-v"], stdout=logs["scheduler"], stderr=subprocess.STDOUT)
+    worker = subprocess.Popen([DATABAY, "celery", "worker", str(path), "-v"], stdout=logs["worker"], stderr=subprocess.STDOUT)
+
+    def shown() -> str:
+        return "\n".join(f"--- {name}.log\n{(tmp_path / f'{name}.log').read_text()[-3000:]}" for name in logs)
+
     try:
         wait_for(lambda: (tmp_path / "out.txt").exists(), 60, "a transfer")
 
         def status():
-            shown = subprocess.run([DATABAY, "celery", "status", "--json", str(path)], capture_output=True, check=True)
-            return json.loads(shown.stdout)
+            result = subprocess.run([DATABAY, "celery", "status", "--json", str(path)], capture_output=True, check=True)
+            return json.loads(result.stdout)
 
         seen = wait_for(lambda: (lambda s: s if s["links"]["numbers"]["last_run"] and s["leader"] else None)(status()), 30, "status")
         assert [facts["pid"] for facts in seen["workers"].values()] == [worker.pid]
@@ -88,11 +93,15 @@ def test_run_and_worker_deliver_and_status_shows_worker_queue_and_last_run(redis
         assert isinstance(seen["queued"], int)
         table = subprocess.run([DATABAY, "celery", "status", str(path)], capture_output=True, text=True, check=True).stdout
         assert f"pid {worker.pid}" in table and "numbers  last slot" in table
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{shown()}") from None
     finally:
         for process in (scheduler, worker):
             process.terminate()
         exits = scheduler.wait(30), worker.wait(60)
-    assert exits == (0, 0)
+        for log in logs.values():
+            log.close()
+    assert exits == (0, 0), shown()
 
 
 def test_an_unreachable_redis_is_one_line_without_its_password(tmp_path):
