@@ -17,6 +17,7 @@ import logging
 import time
 import weakref
 from abc import ABC, abstractmethod
+from collections.abc import Coroutine
 from typing import Any, Union
 
 from databay.engine import observing
@@ -80,7 +81,7 @@ class BasePlanner(ABC):
         self.exception: BaseException | None = None
         """The exception that stopped the last run (``ignore_exceptions=False``), else None.
         ``start()`` returns normally either way, as in databay 0.3; check this after it returns."""
-        self._runtime = Runtime(type(self).__name__, threads, overlap, max_instances)
+        self._runtime = Runtime(type(self).__name__, threads, overlap, max_instances, self._dispatched_done)
         self._running_since = 0.0  # monotonic: staleness counts from the start...
         self._resumed_at = 0.0  # ...or from the last resume, whichever is later
         _register_at_exit(self)
@@ -335,8 +336,9 @@ class BasePlanner(ABC):
 
     def _dispatch(self, link: Link) -> None:
         """Start a due transfer of ``link`` on the planner's loop, under the overlap policy; call
-        on the loop (scheduler callbacks, loop-driven schedulers)."""
-        self._runtime.dispatch(link, self._run_link, link)
+        on the loop (scheduler callbacks, loop-driven schedulers). How it ends goes to
+        :meth:`_dispatched_done`."""
+        self._runtime.dispatch(link, self._transfer_of, link)
 
     def _transfer(self, link: Link) -> bool:
         """Run one transfer of ``link`` and wait for it: for planners that schedule from their
@@ -361,28 +363,47 @@ class BasePlanner(ABC):
         return True
 
     async def _run_gated(self, link: Link) -> bool:
-        task = self._runtime.dispatch(link, self._run_link, link)
-        return True if task is None else await task  # None: skipped (and logged) or stopping
+        task = self._runtime.dispatch(link, self._transfer_of, link)
+        if task is None:  # skipped (and logged) or stopping
+            return True
+        await asyncio.wait((task,))  # its failure went to _dispatched_done
+        return task.cancelled() or not isinstance(task.exception(), Exception) or self._ignore_exceptions
 
     async def _run_link(self, link: Link, *, flush: bool = False) -> bool:
-        """One transfer on the runtime: async links on the loop, all-sync ones on a worker thread.
+        """One transfer on the runtime, awaited (immediate, flushing and forced transfers).
 
         :returns: False when it failed and exceptions are not ignored.
         """
         try:
-            if not link.is_async:
-                await self._runtime.in_thread(link.flush if flush else link.transfer)
-            else:
-                if flush:
-                    link._arm_buffers()
-                await run_transfer(link, pull=not flush, offload=True)
+            await self._transfer_of(link, flush)
         except asyncio.CancelledError:
-            _LOGGER.warning("A transfer of %r was cancelled by shutdown before it completed", link)
+            self._cancelled(link)
             raise
         except Exception as error:
             self._on_exception(error, link)
             return self._ignore_exceptions
         return True
+
+    def _transfer_of(self, link: Link, flush: bool = False) -> Coroutine[Any, Any, None]:
+        """A transfer of ``link`` as the runtime runs it: async links on the loop, all-sync ones
+        on a worker thread. (No coroutine of its own: one per transfer in flight, of ten
+        thousand, is garbage-collector work; see :meth:`Runtime._spawned`.)"""
+        if not link.is_async:
+            return self._runtime.in_thread(link.flush if flush else link.transfer)
+        if flush:
+            link._arm_buffers()
+        return run_transfer(link, pull=not flush, offload=True)
+
+    def _dispatched_done(self, link: Link, task: asyncio.Task[Any]) -> None:
+        """A dispatched transfer ended: as :meth:`_run_link` reports it, from its task."""
+        if task.cancelled():
+            self._cancelled(link)
+        elif isinstance(error := task.exception(), Exception):
+            self._on_exception(error, link)
+
+    @staticmethod
+    def _cancelled(link: Link) -> None:
+        _LOGGER.warning("A transfer of %r was cancelled by shutdown before it completed", link)
 
     def force_transfer(self) -> None:
         """Transfer every link once, now, and wait: even while paused or while a scheduled

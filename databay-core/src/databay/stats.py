@@ -89,13 +89,18 @@ class LinkStats:
 
 
 class LinkTally:
-    """The running counts behind one link's :class:`LinkStats`; updated from any thread."""
+    """The running counts behind one link's :class:`LinkStats`; updated from any thread.
+
+    All tallies share one lock: it is held for a few additions, and ten thousand links' locks
+    would be ten thousand more objects for every full garbage collection to scan.
+    """
+
+    _lock = threading.Lock()
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.since = time.monotonic()
         """When a planner took the link (monotonic)."""
-        self._lock = threading.Lock()
         self._transfers = self._failures = self._pulled = self._pushed = 0
         self._rejected = self._spilled = self._retries = 0
         self._total = 0.0

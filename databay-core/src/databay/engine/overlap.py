@@ -48,7 +48,7 @@ class OverlapGate:
     """Admits or skips one link's due transfers; lives on one event loop (no locks needed)."""
 
     def __init__(self, link: Link, overlap: Overlap, max_instances: int) -> None:
-        self._link = link
+        self.link = link
         self._overlap = overlap
         self._limit = instance_limit(overlap, max_instances)
         self._turn = asyncio.Lock() if overlap == "wait" else None
@@ -71,7 +71,7 @@ class OverlapGate:
         if now - self._skip_logged >= _SKIP_LOG_EVERY:
             _LOGGER.warning(
                 "%s skipped %d due transfer(s): the previous one has been running for %.1fs (overlap=%s)",
-                self._link.tags or self._link, self._skipped, now - self._oldest_start, self._overlap,
+                self.link.tags or self.link, self._skipped, now - self._oldest_start, self._overlap,
             )
             self._skip_logged, self._skipped = now, 0
         return False

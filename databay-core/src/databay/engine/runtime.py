@@ -46,8 +46,12 @@ class State(enum.Enum):
 class Runtime:
     """One planner's loop, lifecycle, transfer tasks, worker threads and started nodes."""
 
-    def __init__(self, owner: str, threads: int, overlap: Overlap, max_instances: int) -> None:
+    def __init__(
+        self, owner: str, threads: int, overlap: Overlap, max_instances: int,
+        dispatched_done: Callable[[Link, asyncio.Task[Any]], None],
+    ) -> None:
         self._owner = owner
+        self._dispatched_done = dispatched_done
         self._threads = threads
         self._overlap: Overlap = overlap
         self._max_instances = max_instances
@@ -239,7 +243,8 @@ class Runtime:
         self, link: Link, transfer: Callable[..., Coroutine[Any, Any, T]], *args: Any
     ) -> asyncio.Task[T] | None:
         """Start ``transfer(*args)``, a due transfer of ``link``, as a task, unless paused,
-        stopping or its overlap policy skips it (then None). Per transfer: one gate check, one task."""
+        stopping or its overlap policy skips it (then None); once done, the task goes to the
+        ``dispatched_done`` callback. Per transfer: one gate check, one task."""
         if self.paused or self._stop_requested:
             return None
         gate = self._gates.get(link)
@@ -267,6 +272,7 @@ class Runtime:
         gate = self._tasks.pop(task, None)
         if gate is not None:
             gate.leave()
+            self._dispatched_done(gate.link, task)
 
     def forget(self, link: Link) -> None:
         """Drop a removed link's overlap gate (a transfer still running keeps its own reference)."""
