@@ -1,8 +1,9 @@
 """databay's metrics: per-link tallies the observer hooks count into, and (in
 :mod:`databay_prometheus.collector`) the collector that turns them into Prometheus metrics when scraped.
 
-Transfers are hot and scrapes rare, so a transfer only adds to a few plain numbers under its
-link's lock, and the metric families are built at scrape time (prometheus-client's custom
+Transfers are hot and scrapes rare, so a transfer only adds to a few plain numbers under one
+shared lock (held for a few additions; a lock and a list per link would be ten thousand objects
+more for each full garbage collection to scan, so durations are an untracked ``array``), and the metric families are built at scrape time (prometheus-client's custom
 collector pattern) rather than updating nine metric objects, each with its own lock, per transfer.
 The collector lives on a registry of its own, never prometheus-client's global one, so a host
 application's metrics and databay's never clash. That registry, ``REGISTRY``, is made on first use
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from array import array
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -48,11 +50,13 @@ _COUNTERS = {  # LinkSeries attribute -> (metric name without _total, help)
 class LinkSeries:
     """One link's running figures (label ``link``)."""
 
+    lock = threading.Lock()
+    """Shared by every link's series."""
+
     def __init__(self) -> None:
-        self.lock = threading.Lock()
         self.failures = self.pulled = self.pushed = 0
         self.rejected = self.spilled = self.retries = 0
-        self.durations = [0] * len(BUCKETS)  # per bucket, not cumulative
+        self.durations = array("Q", bytes(8 * len(BUCKETS)))  # per bucket, not cumulative
         self.duration_sum = 0.0
         self.last_success: float | None = None
 
