@@ -182,17 +182,17 @@ class Deliverer:
         self, outlet: Outlet, records: list[Record], update: Update, offload: bool, result: TransferResult
     ) -> Exception | None:
         """One push; the error, or None when the outlet took the batch (rejecting some of it, maybe)."""
-        from databay.engine.transfer import note_pushed, push_to  # transfer imports this module
+        from databay.engine.transfer import push_to  # transfer imports this module
 
         try:
             await push_to(self._link, outlet, records, update, offload)
         except RejectedRecords as rejected:
-            note_pushed(result, outlet, len(records) - len(rejected.rejected))
+            result.count_pushed(outlet, len(records) - len(rejected.rejected))
             await self._dead_letter(outlet, rejected, update, offload)
         except Exception as error:
             return error
         else:
-            note_pushed(result, outlet, len(records))
+            result.count_pushed(outlet, len(records))
         return None
 
     def _retrying(
@@ -224,7 +224,7 @@ class Deliverer:
                 update, outlet, len(records), reason, _describe(error), _describe(spill_error),
             )
             return
-        result.spilled[outlet] = result.spilled.get(outlet, 0) + len(records)
+        result.count_spilled(outlet, len(records))
         _LOGGER.error(
             "%s %r did not take %d record(s) %s (%s); spilled %s, %d waiting",
             update, outlet, len(records), reason, _describe(error),

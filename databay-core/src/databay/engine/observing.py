@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from databay.logs import redacted_traceback
 from databay.redaction import redact_text
@@ -43,36 +44,55 @@ FAILURE_LOG_INTERVAL = 60.0
 """Seconds between two log lines about the same plugin's failing observer hook."""
 
 
+_NONE: Mapping[Any, int] = MappingProxyType({})
+"""No counts yet: shared by every result until it counts something (see :class:`TransferResult`)."""
+
+
 @dataclass(slots=True, init=False)
 class TransferResult:
     """What one transfer did: records in per inlet, records out per outlet, how long, how it ended.
 
     Observers read it during ``transfer_finished``; afterwards the transfer drops its errors
-    (they would keep the transfer's frames alive).
+    (they would keep the transfer's frames alive). The engine counts through its methods: its
+    mappings are made at the first count, because every object a transfer holds while its pull
+    waits adds to the garbage collector's work (ten thousand transfers wait at once).
     """
 
-    pulled: dict[Inlet, int]
+    pulled: Mapping[Inlet, int]
     """Records each inlet produced (inlets that failed are absent)."""
-    pushed: dict[Outlet, int]
+    pushed: Mapping[Outlet, int]
     """Records each outlet accepted (for a Delivery: delivered, not spilled or rejected)."""
-    spilled: dict[Outlet, int]
+    spilled: Mapping[Outlet, int]
     """Records each outlet did not take that a Delivery spilled, to redeliver later."""
     failures: tuple[BaseException, ...]
     """Failures the transfer went on after: node errors ignored (``ignore_exceptions``) and pushes
-    a Delivery gave up on (their records spilled). A tuple: most transfers have none, and an
-    empty tuple is no object the garbage collector must track while the transfer waits."""
+    a Delivery gave up on (their records spilled)."""
     error: BaseException | None
     """The exception the transfer raised, if it did."""
     duration: float
     """Seconds from start to end (``time.perf_counter``)."""
 
     def __init__(self) -> None:  # by hand: made on every transfer, and faster than the generated one
-        self.pulled = {}
-        self.pushed = {}
-        self.spilled = {}
+        self.pulled = self.pushed = self.spilled = _NONE
         self.failures = ()
         self.error = None
         self.duration = 0.0
+
+    def count_pulled(self, inlet: Inlet, count: int) -> None:
+        """``inlet`` produced ``count`` records."""
+        pulled = self.pulled
+        if isinstance(pulled, dict):
+            pulled[inlet] = count
+        else:
+            self.pulled = {inlet: count}
+
+    def count_pushed(self, outlet: Outlet, count: int) -> None:
+        """``outlet`` accepted ``count`` more records."""
+        self.pushed = _added(self.pushed, outlet, count)
+
+    def count_spilled(self, outlet: Outlet, count: int) -> None:
+        """A Delivery spilled ``count`` more records ``outlet`` did not take."""
+        self.spilled = _added(self.spilled, outlet, count)
 
     def went_on_after(self, failure: BaseException) -> None:
         """Note a failure the transfer went on after."""
@@ -95,6 +115,17 @@ class TransferResult:
     def last_error(self) -> BaseException | None:
         """The error that ended the transfer, else the last failure it went on after."""
         return self.error if self.error is not None else (self.failures[-1] if self.failures else None)
+
+
+Node = TypeVar("Node")
+
+
+def _added(counts: Mapping[Node, int], node: Node, count: int) -> dict[Node, int]:
+    """``counts`` (made a dict, unless it is one) with ``count`` added to ``node``'s."""
+    if not isinstance(counts, dict):
+        return {node: count}
+    counts[node] = counts.get(node, 0) + count
+    return counts
 
 
 Call = Callable[..., object]

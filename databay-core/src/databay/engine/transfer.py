@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from databay.record import Record
     from databay.update import Update
 
-__all__ = ["run_transfer", "run_inline", "run_blocking", "push_to", "note_pushed"]
+__all__ = ["run_transfer", "run_inline", "run_blocking", "push_to"]
 
 T = TypeVar("T")
 _LOGGER = logging.getLogger("databay.Link")
@@ -157,7 +157,7 @@ async def _transfer_copies(link: Link, update: Update, offload: bool, result: Tr
         _failed(link, result, error, "inlet", inlet, update)
         records = []
     else:
-        result.pulled[inlet] = len(data) if copies is not None else len(records)
+        result.count_pulled(inlet, len(data) if copies is not None else len(records))
     await _all(_push_all(link, map(copy_records, repeat(records)) if copies is None else copies, update, offload, result))
 
 
@@ -181,7 +181,6 @@ async def _pull_all(link: Link, update: Update, offload: bool, result: TransferR
     concurrent pulls overlap up to ``inlet_concurrency``. Inlets that pulled without failing go
     in ``result.pulled`` with their record counts."""
     inlets = link.inlets
-    pulled_from = result.pulled
     if len(inlets) == 1 and inlets[0].is_async:  # one awaited pull: no task scope or bookkeeping
         inlet = inlets[0]
         try:
@@ -189,7 +188,7 @@ async def _pull_all(link: Link, update: Update, offload: bool, result: TransferR
         except Exception as error:
             _failed(link, result, error, "inlet", inlet, update)
             return []
-        pulled_from[inlet] = len(records)
+        result.count_pulled(inlet, len(records))
         return records
     pulled: list[list[Record] | None] = [None] * len(inlets)
     concurrent: list[Coroutine[Any, Any, None]] = []
@@ -206,18 +205,17 @@ async def _pull_all(link: Link, update: Update, offload: bool, result: TransferR
     await _all(concurrent)
     for inlet, inlet_records in zip(inlets, pulled, strict=True):
         if inlet_records is not None:
-            pulled_from[inlet] = len(inlet_records)
+            result.count_pulled(inlet, len(inlet_records))
     return [record for records in pulled if records for record in records]
 
 
 def _pull_inline(link: Link, update: Update, result: TransferResult) -> list[Record]:
     """:func:`_pull_all` when every pull runs inline, one after the other."""
     records: list[Record] = []
-    pulled_from = result.pulled
     for inlet in link.inlets:
         pulled_records = _pull(link, inlet, update, result)
         if pulled_records is not None:
-            pulled_from[inlet] = len(pulled_records)
+            result.count_pulled(inlet, len(pulled_records))
             records += pulled_records
     return records
 
@@ -332,7 +330,7 @@ async def _push(
     except Exception as error:
         _push_failed(link, outlet, records, update, result, error)
     else:
-        note_pushed(result, outlet, len(records))
+        result.count_pushed(outlet, len(records))
 
 
 def _push_inline(link: Link, outlet: Outlet, records: list[Record], update: Update, result: TransferResult) -> None:
@@ -341,14 +339,8 @@ def _push_inline(link: Link, outlet: Outlet, records: list[Record], update: Upda
         outlet.push(records, update)
     except Exception as error:
         _push_failed(link, outlet, records, update, result, error)
-    else:  # note_pushed, inlined on the hot path
-        pushed = result.pushed
-        pushed[outlet] = pushed.get(outlet, 0) + len(records)
-
-
-def note_pushed(result: TransferResult, outlet: Outlet, count: int) -> None:
-    """Count records ``outlet`` accepted in this transfer."""
-    result.pushed[outlet] = result.pushed.get(outlet, 0) + count
+    else:
+        result.count_pushed(outlet, len(records))
 
 
 def _push_failed(
@@ -357,7 +349,7 @@ def _push_failed(
     """Without a Delivery: an outlet that rejected records one by one took the rest (observers hear
     of both); any failure is the outlet's, raised or (ignoring exceptions) noted."""
     if isinstance(error, RejectedRecords):
-        note_pushed(result, outlet, len(records) - len(error.rejected))
+        result.count_pushed(outlet, len(records) - len(error.rejected))
         RECORDS_REJECTED(link, update, outlet, error.rejected)
     _failed(link, result, error, "outlet", outlet, update, undelivered=len(records))
 
