@@ -286,9 +286,7 @@ class Link:
             buffer.flush = True
 
     def _next_update(self) -> Update:
-        update = Update(self._tags, next(self._transfer_numbers))
-        _LOGGER.debug("%s transfer", update)
-        return update
+        return Update(self._tags, next(self._transfer_numbers))
 
     def _failed(
         self, error: Exception, stage: str, node: object, update: Update | None, undelivered: int = 0,

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from databay.logs import redacted_traceback
 from databay.redaction import redact_text
@@ -88,11 +88,19 @@ class TransferResult:
 
     def count_pushed(self, outlet: Outlet, count: int) -> None:
         """``outlet`` accepted ``count`` more records."""
-        self.pushed = _added(self.pushed, outlet, count)
+        pushed = self.pushed
+        if isinstance(pushed, dict):
+            pushed[outlet] = pushed.get(outlet, 0) + count
+        else:  # the first count, the common case: no lookups
+            self.pushed = {outlet: count}
 
     def count_spilled(self, outlet: Outlet, count: int) -> None:
         """A Delivery spilled ``count`` more records ``outlet`` did not take."""
-        self.spilled = _added(self.spilled, outlet, count)
+        spilled = self.spilled
+        if isinstance(spilled, dict):
+            spilled[outlet] = spilled.get(outlet, 0) + count
+        else:
+            self.spilled = {outlet: count}
 
     def went_on_after(self, failure: BaseException) -> None:
         """Note a failure the transfer went on after."""
@@ -115,17 +123,6 @@ class TransferResult:
     def last_error(self) -> BaseException | None:
         """The error that ended the transfer, else the last failure it went on after."""
         return self.error if self.error is not None else (self.failures[-1] if self.failures else None)
-
-
-Node = TypeVar("Node")
-
-
-def _added(counts: Mapping[Node, int], node: Node, count: int) -> dict[Node, int]:
-    """``counts`` (made a dict, unless it is one) with ``count`` added to ``node``'s."""
-    if not isinstance(counts, dict):
-        return {node: count}
-    counts[node] = counts.get(node, 0) + count
-    return counts
 
 
 Call = Callable[..., object]

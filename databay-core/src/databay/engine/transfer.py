@@ -82,6 +82,9 @@ async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) 
     """Run one transfer of ``link``; ``offload`` sends blocking sync nodes to worker threads.
     Observers hear of its start and of how it finished (:mod:`databay.engine.observing`)."""
     update = link._next_update()
+    debugging = _LOGGER.isEnabledFor(logging.DEBUG)  # asked once: two debug() calls cost a fast transfer 5 %
+    if debugging:
+        _LOGGER.debug("%s transfer", update)
     started, finished = transfer_observers()
     for plugin, call in started:  # GuardedHook.notify, inlined on the hot path
         try:
@@ -119,7 +122,8 @@ async def run_transfer(link: Link, *, pull: bool = True, offload: bool = False) 
         # once (and with it its Delivery's state lock), not at the next garbage collection.
         result.error = None
         result.failures = ()
-    _LOGGER.debug("%s done", update)
+    if debugging:
+        _LOGGER.debug("%s done", update)
 
 
 def _transfer(link: Link, update: Update, pull: bool, offload: bool, result: TransferResult) -> Coroutine[Any, Any, None]:
@@ -211,8 +215,15 @@ async def _pull_all(link: Link, update: Update, offload: bool, result: TransferR
 
 def _pull_inline(link: Link, update: Update, result: TransferResult) -> list[Record]:
     """:func:`_pull_all` when every pull runs inline, one after the other."""
-    records: list[Record] = []
-    for inlet in link.inlets:
+    inlets = link.inlets
+    if len(inlets) == 1:  # most links: the inlet's records are the batch
+        records = _pull(link, inlets[0], update, result)
+        if records is None:
+            return []
+        result.pulled = {inlets[0]: len(records)}
+        return records
+    records = []
+    for inlet in inlets:
         pulled_records = _pull(link, inlet, update, result)
         if pulled_records is not None:
             result.count_pulled(inlet, len(pulled_records))
