@@ -25,6 +25,8 @@ def test_celery_takes_messages_late_and_one_at_a_time():
     assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
     assert config["worker_prefetch_multiplier"] == 1
     assert config["redbeat_lock_timeout"] == 2 and config["beat_max_loop_interval"] == 0.25
+    assert config["broker_transport"] == "databay_celery.transport:Transport"  # survives Redis going away mid-transfer
+    assert ClusterSettings().celery_config("rediss://localhost")["broker_transport"] is None  # kombu's, with its TLS defaults
 
 
 @pytest.mark.parametrize("bad", [{"redelivery": 1}, {"lock_timeout": 2.5}, {"poll": 3}, {"namespace": "a:b"}])

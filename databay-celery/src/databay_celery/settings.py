@@ -70,6 +70,8 @@ class ClusterSettings:
         """Celery settings for this cluster: late acknowledgement, one message per thread."""
         return {
             "broker_url": broker_url,
+            # kombu's Redis transport, whose worker survives Redis going away mid-transfer (see transport.py)
+            "broker_transport": "databay_celery.transport:Transport" if broker_url.startswith("redis://") else None,
             "broker_connection_retry_on_startup": True,
             "broker_transport_options": {
                 "visibility_timeout": self.visibility_timeout,

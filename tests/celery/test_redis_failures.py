@@ -1,5 +1,6 @@
 """Redis failing under a running cluster: a send the broker refuses after the scheduler moved the
-link's watermark is sent again once it takes messages (the slot is outstanding); Redis killed and
+link's watermark is sent again once it takes messages (the slot is outstanding); a worker whose
+transfer is in flight when Redis goes away keeps running and delivers it once; Redis killed and
 restarted with its data loses no slot; restarted without its data, the scheduler names each link
 whose slots were lost.
 
@@ -56,6 +57,25 @@ def test_a_send_the_broker_refuses_is_sent_again_once_it_takes_messages(cluster)
     assert unsent <= {str(Slot(link, slot)) for link, slot in expected}, nodes.logs()
     assert unsent <= _named(nodes.log_lines("scheduler", "sent again"), "sent again"), nodes.logs()
     print(f"{len(unsent)} slot(s) refused by the broker, sent again")
+
+
+def test_a_worker_outlives_redis_going_away_under_its_transfer(cluster, redis_server):
+    nodes = cluster(links=1, interval=1, pull_seconds=1.5, redelivery=6)
+    worker = nodes.worker()
+    scheduler = nodes.scheduler()
+    in_flight = wait_for(lambda: nodes.running_in(worker.pid), 30, "a transfer in flight")
+    _, _, link, slot = in_flight[0].split(":")
+
+    redis_server.stop()  # kombu 5.7 + celery 5.7 ended the worker here ("Unrecoverable error", see transport.py)
+    wait_for(lambda: nodes.log_lines("worker", "Connection to broker lost"), 30, "the worker to lose Redis")
+    redis_server.start()
+    restarted = max(nodes.published().values())
+    wait_for(lambda: nodes.counts()[(link, int(slot))], 30, "the transfer in flight delivered")
+    wait_for(lambda: any(each > restarted for _, each in nodes.counts()), 30, "a slot published after the restart delivered")
+    assert worker.poll() is None, nodes.logs()
+    assert nodes.stop(scheduler) == 0
+    assert nodes.stop(worker) == 0
+    assert nodes.counts()[(link, int(slot))] == 1, nodes.logs()
 
 
 def test_redis_killed_and_restarted_loses_no_slot(cluster, redis_server):
