@@ -84,9 +84,13 @@ class Cluster:
         return {key.decode().rsplit(":", 1)[1]: int(self.redis.get(key)) for key in self.redis.scan_iter("databay:published:*")}
 
     def running_in(self, pid: int) -> list[str]:
-        """The slots a worker process holds a live claim on (its transfers in flight)."""
+        """The slots a worker process holds a live claim on (its transfers in flight; after a
+        kill -9, the ones it held when it died, until their lease expires). Two round trips, so
+        the answer is a few milliseconds old at most, not one Redis call per slot ever run."""
         mark = f"run:databay-{pid}@".encode()
-        return [key.decode() for key in self.redis.scan_iter("databay:slot:*") if (self.redis.get(key) or b"").startswith(mark)]
+        keys = list(self.redis.scan_iter("databay:slot:*", count=100_000))
+        claims = self.redis.mget(keys) if keys else []
+        return [key.decode() for key, claim in zip(keys, claims, strict=True) if (claim or b"").startswith(mark)]
 
     def lines(self) -> list[dict[str, Any]]:
         """The sink's whole lines (a line being written as we read is left for the next read)."""
