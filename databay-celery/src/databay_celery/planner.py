@@ -1,22 +1,30 @@
 """CeleryPlanner: one pipeline, many workers. ``start()`` runs the scheduler side (publishing
-due slots to Celery from the redbeat leader); ``databay celery worker`` runs the transfers."""
+due slots to Celery from the redbeat leader); ``databay celery worker`` runs the transfers.
+
+Celery, kombu, redis and redbeat are imported when a Celery app or the scheduler is first
+needed, not with this module: every process that loads databay's plugins imports it (to
+register the planner), and their ~150 modules would add tens of thousands of objects to every
+full garbage collection of a process that never schedules on Celery.
+"""
 
 from __future__ import annotations
 
 import datetime
 import logging
 import threading
-from typing import Union
-
-from celery import Celery  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, Union
 
 from databay import BasePlanner, Link
 from databay.engine.overlap import Overlap, instance_limit
 from databay.logs import log_failure
 from databay.redaction import redact_url
 from databay_celery.identity import interval_ms, link_keys
-from databay_celery.scheduler import SchedulerService
 from databay_celery.settings import ClusterSettings
+
+if TYPE_CHECKING:
+    from celery import Celery  # type: ignore[import-untyped]
+
+    from databay_celery.scheduler import SchedulerService
 
 __all__ = ["CeleryPlanner"]
 
@@ -79,6 +87,8 @@ class CeleryPlanner(BasePlanner):
 
     def celery_app(self, name: str = "databay") -> Celery:
         """A Celery app configured for this cluster."""
+        from celery import Celery
+
         app = Celery(name, set_as_current=False)
         app.conf.update(self.settings.celery_config(self.broker_url))
         return app
@@ -117,6 +127,8 @@ class CeleryPlanner(BasePlanner):
         self._start_planner()
 
     def _start_planner(self) -> None:
+        from databay_celery.scheduler import SchedulerService
+
         entries = {key: datetime.timedelta(milliseconds=interval_ms(link)) for key, link in self.keyed_links().items()}
         self._service = SchedulerService(self.celery_app(), self.settings, entries, coalesce=self.overlap == "skip")
         self._thread = threading.Thread(target=self._serve, args=(self._service,), name="databay-celery-scheduler", daemon=True)
