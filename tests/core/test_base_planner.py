@@ -314,14 +314,24 @@ def test_blocking_inlet_runs_off_the_loop_on_a_planner():
 def test_unignored_failure_lets_other_links_transfers_finish():
     import asyncio
 
+    in_flight = threading.Event()
+
     class SlowAsync(ListInlet):
         async def pull(self, update):
+            in_flight.set()
             await asyncio.sleep(0.3)
             return [update.transfer_number]
 
+    class FailsOnceTheOtherIsInFlight(ListInlet):
+        def pull(self, update):
+            if in_flight.is_set():  # forced order: the failure comes while the slow transfer runs
+                raise ValueError("inlet broke")
+            return []
+
     survivor = CollectOutlet()
     planner = ThreadPlanner(
-        [Link(SlowAsync([]), survivor, 0.05), Link(FailingInlet(), CollectOutlet(), 0.05)], immediate_transfer=False
+        [Link(SlowAsync([]), survivor, 0.05), Link(FailsOnceTheOtherIsInFlight([]), CollectOutlet(), 0.05)],
+        immediate_transfer=False,
     )
     thread = start_in_thread(planner)
     thread.join(10)
@@ -338,3 +348,21 @@ def test_force_transfer_runs_even_while_paused():
     planner.force_transfer()
     assert outlet.payloads == [1]
     stop(planner, thread)
+
+
+def test_a_planner_that_only_schedules_starts_no_node_and_runs_no_immediate_transfer():
+    class SchedulingOnly(ThreadPlanner):
+        transfers_here = False  # as CeleryPlanner: workers elsewhere start nodes and transfer
+
+        def _start_planner(self):
+            scheduling.set()
+
+    scheduling = threading.Event()
+    outlet = CollectOutlet()
+    planner = SchedulingOnly(Link(ListInlet([1]), outlet, 60), immediate_transfer=True)
+    thread = start_in_thread(planner)
+    assert scheduling.wait(10)
+    planner.add_links(Link(ListInlet([2]), CollectOutlet(), 60))  # added while running: nothing started either
+    stop(planner, thread)
+    assert (outlet.started, outlet.batches, outlet.stopped) == (0, [], 0)
+    assert planner.exception is None

@@ -53,7 +53,7 @@ class CeleryPlanner(BasePlanner):
     :param shutdown_timeout: seconds a stopping worker waits for its nodes' last transfers.
     """
 
-    transfers_here = False  # workers transfer: /healthz here answers for the scheduler's liveness
+    transfers_here = False  # workers start the nodes and transfer; /healthz here answers for the scheduler's liveness
 
     def __init__(
         self,
@@ -100,18 +100,6 @@ class CeleryPlanner(BasePlanner):
         return service is not None and service.leading.is_set()
 
     # -- BasePlanner ------------------------------------------------------------------------
-
-    async def _main(self) -> None:
-        """Only schedule: nodes start, and transfers run, in the workers."""
-        runtime = self._runtime
-        self.exception = None
-        if runtime.stop_requested or not runtime.enter_running():
-            return
-        self._start_planner()
-        try:
-            await runtime.wait_for_stop_request()
-        finally:
-            await runtime.off_loop(lambda: self._shutdown_planner(runtime.stop_wait))
 
     def _schedule(self, link: Link) -> None:
         interval_ms(link)  # refuse a link the grid cannot hold, when it is added

@@ -57,7 +57,8 @@ class BasePlanner(ABC):
 
     transfers_here: bool = True
     """Whether this process runs the links' transfers. A planner that only schedules them (workers
-    elsewhere transfer, as with databay-celery) sets False: its links are never stale here."""
+    elsewhere transfer, as with databay-celery) sets False: ``start()`` then starts no node and
+    runs no immediate transfer, and its links are never stale here."""
 
     def __init__(
         self,
@@ -164,7 +165,7 @@ class BasePlanner(ABC):
         """Start the nodes of links added to a running planner, on its loop; before its loop is
         up, start-up holds every link in ``links`` itself."""
         runtime = self._runtime
-        if runtime.state not in (State.STARTING, State.RUNNING) or runtime.stop_requested:
+        if not self.transfers_here or runtime.state not in (State.STARTING, State.RUNNING) or runtime.stop_requested:
             return True
         try:
             return runtime.call(lambda: runtime.hold(links, self._ignore_exceptions)) is None
@@ -274,13 +275,14 @@ class BasePlanner(ABC):
         runtime = self._runtime
         self.exception, self._flush_buffers = None, True
         self._running_since = time.monotonic()
-        start_error = runtime.hold(list(self._links), self._ignore_exceptions)
+        start_error = runtime.hold(list(self._links), self._ignore_exceptions) if self.transfers_here else None
         if start_error is not None:
             self.exception = start_error
             return
         try:
             try:
-                if runtime.stop_requested or (self.immediate_transfer and not await self._immediate_transfers()):
+                immediate = self.immediate_transfer and self.transfers_here
+                if runtime.stop_requested or (immediate and not await self._immediate_transfers()):
                     return
                 if not runtime.enter_running():
                     return
@@ -307,6 +309,8 @@ class BasePlanner(ABC):
 
     def _report_leftovers(self) -> None:
         """Say what a stop leaves behind: spilled records lost with the process, or kept on disk."""
+        if not self.transfers_here:  # the spills are the workers'
+            return
         in_memory = sum(link._lost_at_exit() for link in self._links)
         on_disk = sum(link._deliverer.spilled for link in self._links if link._deliverer) - in_memory
         if in_memory:
