@@ -366,3 +366,48 @@ def test_a_planner_that_only_schedules_starts_no_node_and_runs_no_immediate_tran
     stop(planner, thread)
     assert (outlet.started, outlet.batches, outlet.stopped) == (0, [], 0)
     assert planner.exception is None
+
+
+def test_a_failed_transfers_log_line_sees_the_context_variables_of_the_code_that_started_the_planner():
+    import contextvars
+
+    request_id = contextvars.ContextVar("request_id", default="<unset>")
+    seen: list[str] = []
+
+    class RecordRequestId(logging.Filter):
+        def filter(self, record):
+            if "Raised when executing" in record.getMessage():
+                seen.append(request_id.get())
+            return True
+
+    planner = ThreadPlanner(Link(FailingInlet(), CollectOutlet(), 0.05), immediate_transfer=False)
+
+    def start():
+        request_id.set("pipeline-42")
+        planner.start()
+
+    log_filter = RecordRequestId()
+    logging.getLogger("databay.BasePlanner").addFilter(log_filter)
+    try:
+        thread = threading.Thread(target=start, daemon=True)
+        thread.start()
+        thread.join(10)  # the unignored failure stops the planner
+    finally:
+        logging.getLogger("databay.BasePlanner").removeFilter(log_filter)
+    assert not thread.is_alive() and seen == ["pipeline-42"]
+
+
+def test_a_transfer_raising_a_base_exception_is_reported_not_swallowed(caplog):
+    class Fatal(BaseException):  # e.g. pytest.fail() in a node, gevent's GreenletExit
+        pass
+
+    class FatalInlet(Inlet):
+        async def pull(self, update):
+            raise Fatal("stop the world")
+
+    planner = ThreadPlanner(Link(FatalInlet(), CollectOutlet(), 0.05, tags="fatal"), immediate_transfer=False)
+    with caplog.at_level(logging.ERROR):
+        thread = start_in_thread(planner)
+        wait_for(lambda: "A transfer of" in caplog.text)
+        stop(planner, thread)
+    assert "raised Fatal" in caplog.text and "stop the world" in caplog.text

@@ -92,6 +92,26 @@ def test_a_removed_links_name_is_free_again_and_a_moved_link_keeps_its_own_where
     assert set(planner.stats()) == {"same"}
 
 
+def test_a_link_on_two_planners_has_a_name_in_each_and_neither_goes_stale():
+    shared = Link(ListInlet([1]), CollectOutlet(), 1)
+    first = ThreadPlanner(shared)
+    second = ThreadPlanner(Link(ListInlet([1]), CollectOutlet(), 1))
+    second.add_links(shared)  # "link" is taken there
+    first.add_links(Link(ListInlet([1]), CollectOutlet(), 1))
+    assert set(first.stats()) == {"link", "link#2"} and set(second.stats()) == {"link", "link#2"}
+    assert {name: stats.name for name, stats in second.stats().items()} == {"link": "link", "link#2": "link#2"}
+    first.remove_links(shared)
+    first.add_links(Link(ListInlet([1]), CollectOutlet(), 1))
+    assert set(first.stats()) == {"link", "link#2"}
+
+
+def test_a_freed_number_is_handed_out_again():
+    names = UniqueNames()
+    assert [names.claim("link") for _ in range(3)] == ["link", "link#2", "link#3"]
+    names.release("link#2")
+    assert names.claim("link") == "link#2" and names.claim("link") == "link#4"
+
+
 @given(st.lists(st.tuples(st.booleans(), st.sampled_from(["a", "a#2", "b", "link"])), max_size=40))
 def test_unique_names_never_hands_out_a_name_in_use(steps):
     names, held = UniqueNames(), []

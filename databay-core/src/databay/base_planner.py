@@ -28,7 +28,7 @@ from databay.errors import MissingLinkError, PlannerNotRunningError
 from databay.link import Link
 from databay.logs import log_failure
 from databay.redaction import redact_text
-from databay.stats import LinkStats, LinkTally, UniqueNames, link_name
+from databay.stats import LinkStats, LinkTally, UniqueNames
 
 __all__ = ["BasePlanner"]
 
@@ -75,6 +75,7 @@ class BasePlanner(ABC):
         self.overlap = overlap
         self._links: list[Link] = []
         self._names = UniqueNames()  # of self._links, for stats() and monitoring
+        self._name_of: dict[Link, str] = {}
         self._ignore_exceptions = ignore_exceptions
         self.immediate_transfer = immediate_transfer
         self.shutdown_at_exit = shutdown_at_exit
@@ -130,24 +131,23 @@ class BasePlanner(ABC):
         if not self._hold_while_running(links):
             for link in links:
                 self._links.remove(link)
-                self._names.release(link_name(link))
+                self._names.release(self._name_of.pop(link))
             raise RuntimeError(f"{self!r} could not start the nodes of {links!r}; see the log")
         for link in links:
             self._schedule(link)
             _LOGGER.info("Added link: %s", link)
 
     def _name(self, link: Link) -> None:
-        """Give ``link`` a name none of this planner's links has: the one it had on another
-        planner if free here, else its tags joined with dots (``"link"`` untagged), numbered."""
+        """Name ``link`` in this planner: its own name (given by the first planner that took it)
+        if no other link here has it, else its tags joined with dots (``"link"`` untagged),
+        numbered. Only this planner's map changes: a link on two planners may have a name in
+        each, and neither planner's names can go stale."""
         tally = link._tally
-        if tally is not None and tally.name not in self._names:
-            self._names.claim(tally.name)
-            return
-        name = self._names.claim(".".join(link.tags) or "link")
+        base = ".".join(link.tags) or "link"
+        name = self._names.claim(tally.name if tally is not None and tally.name not in self._names else base)
         if tally is None:
             link._tally = LinkTally(name)
-        else:
-            tally.name = name
+        self._name_of[link] = name
 
     def stats(self) -> dict[str, LinkStats]:
         """Each link's figures (:class:`~databay.stats.LinkStats`), by its name (tags joined
@@ -155,10 +155,11 @@ class BasePlanner(ABC):
         durations, last success and failure, and whether it is stale (not succeeded for three
         intervals while the planner runs)."""
         since = self._staleness_since()
+        names = self._name_of
         return {
-            link._tally.name: link._tally.stats(link.interval.total_seconds(), since)
+            names[link]: link._tally.stats(names[link], link.interval.total_seconds(), since)
             for link in list(self._links)
-            if link._tally is not None
+            if link._tally is not None and link in names
         }
 
     def _hold_while_running(self, links: list[Link]) -> bool:
@@ -184,7 +185,7 @@ class BasePlanner(ABC):
         for link in links:
             self._unschedule(link)
             self._links.remove(link)
-            self._names.release(link_name(link))
+            self._names.release(self._name_of.pop(link))
             self._runtime.forget(link)
             _LOGGER.info("Removed link: %s", link)
 
@@ -194,6 +195,7 @@ class BasePlanner(ABC):
             self._unschedule(link)
         self._links = []
         self._names.clear()
+        self._name_of.clear()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -399,11 +401,17 @@ class BasePlanner(ABC):
         return run_transfer(link, pull=not flush, offload=True)
 
     def _dispatched_done(self, link: Link, task: asyncio.Task[Any]) -> None:
-        """A dispatched transfer ended: as :meth:`_run_link` reports it, from its task."""
+        """A dispatched transfer ended: as :meth:`_run_link` reports it, from its task. Any other
+        BaseException (a test framework's, gevent's) goes to the loop's exception handler,
+        which logs it, as asyncio would for a task nobody awaits."""
         if task.cancelled():
             self._cancelled(link)
         elif isinstance(error := task.exception(), Exception):
             self._on_exception(error, link)
+        elif error is not None and not isinstance(error, (KeyboardInterrupt, SystemExit)):  # those stop the loop
+            task.get_loop().call_exception_handler(
+                {"message": f"A transfer of {link!r} raised {type(error).__name__}", "exception": error, "future": task}
+            )
 
     @staticmethod
     def _cancelled(link: Link) -> None:

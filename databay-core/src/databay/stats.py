@@ -117,6 +117,9 @@ class LinkTally:
         pulled = sum(result.pulled.values())
         pushed = sum(result.pushed.values())
         failed = not result.ok
+        error = None
+        if failed:  # described before taking the lock all tallies share: str() of an error is user code
+            error = _describe(result.last_error) if result.last_error is not None else "records spilled"
         with self._lock:
             self._transfers += 1
             self._pulled += pulled
@@ -132,7 +135,7 @@ class LinkTally:
                 return
             self._failures += 1
             self._last_failure = time.time()
-            self._last_error = _describe(result.last_error) if result.last_error is not None else "records spilled"
+            self._last_error = error
 
     def count(self, *, retries: int = 0, rejected: int = 0, spilled: int = 0) -> None:
         with self._lock:
@@ -140,14 +143,14 @@ class LinkTally:
             self._rejected += rejected
             self._spilled += spilled
 
-    def stats(self, interval: float, running_since: float | None) -> LinkStats:
-        """A snapshot; ``running_since``: since when a link without a success is stale (the planner's
+    def stats(self, name: str, interval: float, running_since: float | None) -> LinkStats:
+        """A snapshot, under the link's ``name`` in the asking planner; ``running_since``: since when a link without a success is stale (the planner's
         start or last resume); None when it cannot be (not running, paused, transfers elsewhere)."""
         with self._lock:
             since = max(self._last_success_at or 0.0, self.since, running_since or 0.0)
             stale = running_since is not None and interval > 0 and time.monotonic() - since > STALE_AFTER_INTERVALS * interval
             return LinkStats(
-                name=self.name,
+                name=name,
                 interval=interval,
                 transfers=self._transfers,
                 failures=self._failures,
@@ -188,6 +191,9 @@ class UniqueNames:
 
     def release(self, name: str) -> None:
         self._taken.discard(name)
+        base, numbered, number = name.rpartition("#")
+        if numbered and number.isdigit() and int(number) < self._next_number.get(base, 0):
+            self._next_number[base] = int(number)  # the first free name#N is this one again
 
     def clear(self) -> None:
         self._taken.clear()

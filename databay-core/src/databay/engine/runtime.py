@@ -68,7 +68,7 @@ class Runtime:
         self._finished.set()
         self._workers: set[int] = set()
         self._tasks: dict[asyncio.Task[Any], OverlapGate | None] = {}  # each owned task, and its link's gate
-        self._callbacks = contextvars.Context()  # where task-done callbacks run (see _spawned)
+        self._callbacks = contextvars.Context()  # where task-done callbacks run: see _run and _spawned
         self._on_task_done = self._task_done  # bound once (see _spawned)
         self._gates: dict[Link, OverlapGate] = {}
         self._held: dict[Node, Link] = {}
@@ -207,6 +207,7 @@ class Runtime:
         loop = asyncio.get_running_loop()
         executor = self._executor = _TrackedExecutor(self._threads, f"databay-{self._owner}", self._register_worker)
         loop.set_default_executor(executor)
+        self._callbacks = contextvars.copy_context()  # the start() caller's, as each task's own copy is
         with self._lock:
             self._loop, self._stop = loop, asyncio.Event()
             if self._stop_requested:
@@ -260,8 +261,9 @@ class Runtime:
 
         Ten thousand links keep ten thousand transfers in flight, each object of which survives
         into the garbage collector's oldest generation, whose collections scan everything: so a
-        task gets one done-callback, a bound method made once, run in one shared context (it
-        reads no context variable) instead of a copy of the caller's per callback.
+        task gets one done-callback, a bound method made once, run in one context per run (a
+        copy of the ``start()`` caller's, for log handlers that read context variables) instead
+        of a fresh copy per callback.
         """
         task = asyncio.ensure_future(work)
         self._tasks[task] = gate
@@ -287,8 +289,7 @@ class Runtime:
         ``wait=False``), cancel what is left. ``final``: the last tasks of a stop (flushing what
         Buffers hold), which get the shutdown's timeout even with ``wait=False``."""
         timeout = self._stop_timeout if self._stop_wait or final else 0
-        while self._tasks:
-            tasks = set(self._tasks)
+        while tasks := {task for task in self._tasks if not task.done()}:  # done: its callback is due
             _done, pending = await asyncio.wait(tasks, timeout=timeout)
             if pending:
                 if timeout:
