@@ -79,4 +79,4 @@ def test_a_failing_push_follows_the_links_delivery_in_the_worker(cluster):
     counts = nodes.counts()
     assert nodes.expected(INTERVAL_MS) == set(counts)  # the pushes that failed were retried, none lost
     assert max(counts.values()) == 1
-    assert "push to SinkOutlet() failed (attempt 1 of 4)" in nodes.logs()
+    assert nodes.log_lines("worker", "push to SinkOutlet() failed (attempt 1 of 4)"), nodes.logs()  # logs() holds only tails
