@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import bisect
 import math
-from array import array
 import threading
 import time
+from array import array
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
