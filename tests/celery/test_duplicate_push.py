@@ -18,7 +18,6 @@ def mongo_uri():
         yield uri
 
 
-@pytest.mark.cluster  # the leader's re-send path it can reach changed after its 20 green runs: nox -s celery_cluster
 def test_the_one_duplicate_a_killed_worker_can_cause_is_stored_once_by_mongo(cluster, tmp_path, mongo_uri):
     import pymongo
 

@@ -69,7 +69,6 @@ def test_targets_other_than_a_celery_pipeline_are_refused_with_what_to_do(tmp_pa
         load_target("os:getcwd")
 
 
-@pytest.mark.cluster  # the leader's re-send path it can reach changed after its 20 green runs: nox -s celery_cluster
 def test_run_and_worker_deliver_and_status_shows_worker_queue_and_last_run(redis_server, tmp_path):
     path = _pipeline(tmp_path, redis_server.url)
     logs = {name: open(tmp_path / f"{name}.log", "wb") for name in ("scheduler", "worker")}  # noqa: SIM115 (closed below)

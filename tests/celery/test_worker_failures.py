@@ -7,13 +7,11 @@ import os
 import signal
 import time
 
-import pytest
 from celery_cluster import wait_for
 
 INTERVAL_MS = 1000
 
 
-@pytest.mark.cluster  # changed since its 20 runs (19 green; the failure found the re-send bug): nox -s celery_cluster
 def test_kill_9_of_a_worker_mid_transfer_loses_no_slot(cluster):
     # 0.2 s pulls: the two workers left after the kill still run more than the 30 transfers/s due
     nodes = cluster(links=30, interval=1, pull_seconds=0.2, redelivery=6, overlap="concurrent", concurrency=4)
@@ -50,7 +48,6 @@ def test_kill_9_of_a_worker_mid_transfer_loses_no_slot(cluster):
           f"{max(redelivered, default=0):.1f}s, {len(twice)} duplicate(s)")
 
 
-@pytest.mark.cluster  # the leader's re-send path it can reach changed after its 20 green runs: nox -s celery_cluster
 def test_sigterm_lets_the_transfer_in_flight_finish_then_shuts_nodes_down(cluster):
     nodes = cluster(links=1, interval=1, pull_seconds=2, redelivery=6)
     worker = nodes.worker()
@@ -68,7 +65,6 @@ def test_sigterm_lets_the_transfer_in_flight_finish_then_shuts_nodes_down(cluste
     assert nodes.redis.get(in_flight[0]) == b"done:delivered"
 
 
-@pytest.mark.cluster  # the leader's re-send path it can reach changed after its 20 green runs: nox -s celery_cluster
 def test_a_failing_push_follows_the_links_delivery_in_the_worker(cluster):
     nodes = cluster(links=2, interval=1, redelivery=6, failing_pushes=3)
     worker = nodes.worker()
