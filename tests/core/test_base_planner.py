@@ -366,6 +366,9 @@ def test_a_planner_that_only_schedules_starts_no_node_and_runs_no_immediate_tran
     stop(planner, thread)
     assert (outlet.started, outlet.batches, outlet.stopped) == (0, [], 0)
     assert planner.exception is None
+    with pytest.raises(RuntimeError, match="only schedules"):
+        planner.force_transfer()
+    assert outlet.batches == []
 
 
 def test_a_failed_transfers_log_line_sees_the_context_variables_of_the_code_that_started_the_planner():

@@ -419,7 +419,16 @@ class BasePlanner(ABC):
 
     def force_transfer(self) -> None:
         """Transfer every link once, now, and wait: even while paused or while a scheduled
-        transfer of the link runs, as in databay 0.3 (on the planner's runtime when running)."""
+        transfer of the link runs, as in databay 0.3 (on the planner's runtime when running).
+
+        :raises RuntimeError: the planner only schedules (``transfers_here`` is False): its
+            links transfer elsewhere, and one run here would bypass that (e.g. a cluster's claims).
+        """
+        if not self.transfers_here:
+            raise RuntimeError(
+                f"{self!r} only schedules; its links transfer elsewhere (its workers), so force_transfer() "
+                "would run them outside the cluster's claims and overlap policy"
+            )
         runtime = self._runtime
         for link in list(self._links):
             if runtime.state is State.RUNNING and not runtime.on_own_thread():
