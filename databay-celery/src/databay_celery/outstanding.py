@@ -12,7 +12,7 @@ for longer than ``redelivery`` that no worker runs (no ``run:`` claim) and none 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import redis
 
@@ -27,15 +27,39 @@ RESEND_BATCH = 1000
 """Overdue slots looked at per tick (the rest wait for the next tick)."""
 
 _PUBLISH = """
-local last = tonumber(redis.call('get', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) > last then
-    redis.call('set', KEYS[1], ARGV[1])
-    local now = redis.call('time')
-    redis.call('zadd', KEYS[2], tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000), ARGV[2])
-    return 1
+local now = redis.call('time')
+local score = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local replaced = {}
+for i = 2, #KEYS do
+    local held = redis.call('get', KEYS[i])
+    if tonumber(ARGV[2 * i - 3]) > tonumber(held or '-1') then
+        redis.call('set', KEYS[i], ARGV[2 * i - 3])
+        redis.call('zadd', KEYS[1], score, ARGV[2 * i - 2])
+        replaced[i - 1] = held or ''
+    else
+        replaced[i - 1] = false
+    end
 end
-return 0
+return replaced
 """
+"""Each slot in turn (KEYS[i + 1]: its link's watermark; ARGV[2i - 1], ARGV[2i]: its ms and member):
+move the watermark to it and record it outstanding if it is later. Per slot, the watermark it
+replaced ('' for none), or nil if the watermark was already at or past it."""
+
+_WITHDRAW = """
+local withdrawn = 0
+for i = 2, #KEYS do
+    if redis.call('get', KEYS[i]) == ARGV[3 * i - 5] then
+        if ARGV[3 * i - 3] == '' then redis.call('del', KEYS[i]) else redis.call('set', KEYS[i], ARGV[3 * i - 3]) end
+        redis.call('zrem', KEYS[1], ARGV[3 * i - 4])
+        withdrawn = withdrawn + 1
+    end
+end
+return withdrawn
+"""
+"""Each slot in turn, newest first (ARGV[3i - 2..3i]: its ms, member and the watermark it
+replaced): if its link's watermark is still that slot, put the replaced one back and drop the
+slot from the outstanding set. The number withdrawn."""
 
 
 class Outstanding:
@@ -47,15 +71,48 @@ class Outstanding:
         self._key = f"{settings.namespace}:outstanding"
         self._watermarks = f"{settings.namespace}:published:"
         self._publish = client.register_script(_PUBLISH)
+        self._withdraw = client.register_script(_WITHDRAW)
 
     def watermark(self, link: str) -> int | None:
         """The last slot (ms) published for ``link``, if any."""
-        value = self._redis.get(self._watermarks + link)
-        return None if value is None else int(value)
+        return self.watermarks([link])[0]
+
+    def watermarks(self, links: Sequence[str]) -> list[int | None]:
+        """:meth:`watermark` of each link, in one round trip."""
+        if not links:
+            return []
+        values: list[bytes | str | None] = self._redis.mget([self._watermarks + link for link in links])  # type: ignore[assignment]
+        return [None if value is None else int(value) for value in values]
 
     def publish(self, slot: Slot) -> bool:
         """Move the link's watermark to ``slot`` and record it outstanding; False if already past."""
-        return bool(self._publish(keys=[self._watermarks + slot.link, self._key], args=[slot.ms, _member(slot)]))
+        return self.publish_many([slot])[0] is not None
+
+    def publish_many(self, slots: Sequence[Slot]) -> list[str | None]:
+        """:meth:`publish` each slot in turn, in one round trip (a link's slots oldest first).
+
+        Per slot, the watermark it replaced (``""`` if the link had none; :meth:`withdraw` needs
+        it), or None if the watermark was already at or past it (the slot is someone else's).
+        """
+        if not slots:
+            return []
+        keys = [self._key, *(self._watermarks + slot.link for slot in slots)]
+        args = [value for slot in slots for value in (slot.ms, _member(slot))]
+        replaced: list[bytes | str | None] = self._publish(keys=keys, args=args)
+        return [None if value is None else _text(value) for value in replaced]
+
+    def withdraw(self, published: Sequence[tuple[Slot, str]]) -> int:
+        """Undo :meth:`publish_many` for slots that were never sent (given as published, with the
+        watermark each replaced): each link's watermark goes back where it was, the slots are no
+        longer outstanding, so the next leader publishes them as if this one never had. A slot
+        whose link's watermark moved on since (another scheduler published after it) stays
+        outstanding, to be sent again after ``redelivery``. The number withdrawn."""
+        if not published:
+            return 0
+        newest_first = published[::-1]
+        keys = [self._key, *(self._watermarks + slot.link for slot, _ in newest_first)]
+        args = [value for slot, replaced in newest_first for value in (str(slot.ms), _member(slot), replaced)]
+        return int(self._withdraw(keys=keys, args=args))
 
     def finish(self, slot: Slot, pipe: redis.client.Pipeline) -> None:
         """The slot is done (queued on ``pipe``, with the done mark)."""
